@@ -1,0 +1,76 @@
+/* Worker threads: one event_base each, a mailbox for messages from the main thread, and a deferred-free
+ * list drained at the end of each loop turn (Envoy's deferred delete). A connection lives and dies on one
+ * worker, so nothing on the data path takes a lock. */
+#ifndef OR_EVENT_WORKER_H
+#define OR_EVENT_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct event;
+struct or_worker;
+
+typedef void (*or_worker_msg_cb)(struct or_worker *w, void *arg);
+typedef void (*or_deferred_cb)(void *obj);
+
+/* A message posted to a worker. Ownership of `arg` moves to the receiver with the message. */
+struct or_worker_msg {
+    or_worker_msg_cb cb;
+    void *arg;                 /* owned by the message, then by cb */
+    struct or_worker_msg *next; /* mailbox list link */
+};
+
+struct or_deferred {
+    or_deferred_cb cb;
+    void *obj;                 /* freed (or released) by cb at the end of the loop turn */
+    struct or_deferred *next;
+};
+
+struct or_worker {
+    uint32_t id;                  /* 0..concurrency-1 */
+    pthread_t thread;
+    struct event_base *base;      /* owned; EVENT_BASE_FLAG_NOLOCK */
+    /* Mailbox: the only lock a worker ever takes, and only when the main thread posts. */
+    pthread_mutex_t mbox_lock;
+    struct or_worker_msg *mbox_head; /* owned list, FIFO */
+    struct or_worker_msg *mbox_tail;
+    int mbox_fd;                  /* owned eventfd that wakes the loop */
+    struct event *mbox_ev;        /* owned */
+    /* Deferred frees run after the current callbacks of this loop turn, so objects can be dropped from
+     * inside their own callbacks. */
+    struct or_deferred *deferred; /* owned list */
+    struct event *deferred_ev;    /* owned */
+    uint64_t rand_state;          /* per-thread PRNG state for LB and weighted clusters */
+    void *ctx;                    /* borrowed: the proxy's per-worker state (struct or_wctx) */
+    bool stopping;
+};
+
+/* Sets up the event base, mailbox and deferred list; does not start the thread. */
+int or_worker_init(struct or_worker *w, uint32_t id);
+/* Starts the thread running the loop until or_worker_stop. */
+int or_worker_start(struct or_worker *w);
+/* Asks the loop to exit (from any thread) and joins it. */
+void or_worker_stop_join(struct or_worker *w);
+void or_worker_deinit(struct or_worker *w);
+
+/* Posts cb(w, arg) to run on w's thread. Safe from any thread. OR_ENOMEM on failure (arg untouched). */
+int or_worker_post(struct or_worker *w, or_worker_msg_cb cb, void *arg);
+/* Runs cb(obj) at the end of the current loop turn. Worker thread only. `d` is caller-provided storage
+ * (usually embedded in obj) so deferring never allocates. */
+void or_worker_defer(struct or_worker *w, struct or_deferred *d, or_deferred_cb cb, void *obj);
+
+/* The worker running on this thread, or NULL on the main thread. */
+struct or_worker *or_worker_current(void);
+
+/* xoshiro-style fast PRNG (splitmix64) for the worker's LB and weighted picks. */
+static inline uint64_t or_worker_rand(struct or_worker *w)
+{
+    uint64_t z = (w->rand_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+#endif

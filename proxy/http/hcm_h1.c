@@ -1,0 +1,594 @@
+#include "proxy/http/hcm_h1.h"
+#include "proxy/core/log.h"
+#include "proxy/http/codec_h1.h"
+#include "proxy/http/hcm_config.h"
+#include "proxy/http/stream.h"
+#include "proxy/http/util.h"
+#include "proxy/net/conn.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+    DC_F_CLOSE = 1 << 0,          /* close after the current response */
+    DC_F_CHUNKED = 1 << 1,        /* current response is chunked on the wire */
+    DC_F_CLOSE_DELIMITED = 1 << 2, /* current response ends at close (HTTP/1.0 without length) */
+    DC_F_NO_BODY = 1 << 3,        /* current response carries no body (HEAD, 204, 304) */
+    DC_F_DEAD = 1 << 4,           /* connection closed; waiting for deferred free */
+    DC_F_IN_DISPATCH = 1 << 5,    /* inside the parser: finishing a stream must not re-enter it */
+    DC_F_RESUME = 1 << 6,         /* a stream finished during dispatch: resume the parser after */
+    DC_F_WATERMARK = 1 << 7,      /* told the stream we are above the high watermark */
+    DC_F_REQ_BODY = 1 << 8,       /* the current request has a body still arriving */
+};
+
+/* One downstream HTTP/1 connection. Owned by its or_conn's lifetime: freed when the connection
+ * closes, at the end of that loop turn. */
+struct dconn {
+    struct or_conn *conn;            /* owned (closed with the dconn) */
+    struct or_worker *w;             /* borrowed */
+    struct or_wctx *wctx;            /* borrowed */
+    const struct or_hcm_config *cfg; /* borrowed from the snapshot */
+    struct or_h1_parser parser;
+    struct or_stream *stream;        /* owned: the request being served, NULL between requests */
+    unsigned flags;                  /* DC_F_* */
+    unsigned http_minor;             /* of the current request */
+    struct event timer;              /* idle (no stream) or request-headers / request timeouts */
+    struct or_deferred deferred;
+};
+
+static void codec_encode_headers(void *ctx, struct or_stream *s, struct or_headers *h, bool end);
+static void codec_encode_data(void *ctx, struct or_stream *s, struct evbuffer *b, bool end);
+static void codec_encode_trailers(void *ctx, struct or_stream *s, struct or_headers *t);
+static void codec_read_disable(void *ctx, struct or_stream *s, bool disable);
+static void codec_reset(void *ctx, struct or_stream *s);
+static const struct or_stream_codec h1_stream_codec = {
+    .encode_headers = codec_encode_headers,
+    .encode_data = codec_encode_data,
+    .encode_trailers = codec_encode_trailers,
+    .read_disable = codec_read_disable,
+    .reset = codec_reset,
+};
+
+static int on_msg_headers(void *ctx, struct or_h1_msg *msg);
+static int on_msg_body(void *ctx, struct evbuffer *chunk);
+static int on_msg_trailers(void *ctx, struct or_headers *t);
+static int on_msg_complete(void *ctx);
+static const struct or_h1_callbacks parser_cbs = {
+    .on_headers = on_msg_headers,
+    .on_body = on_msg_body,
+    .on_trailers = on_msg_trailers,
+    .on_message_complete = on_msg_complete,
+};
+
+static void arm_timer(struct dconn *d, uint64_t ms)
+{
+    if (ms == 0) {
+        event_del(&d->timer);
+        return;
+    }
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(&d->timer, &tv);
+}
+
+static void free_dconn(void *obj)
+{
+    struct dconn *d = obj;
+    or_h1_parser_deinit(&d->parser);
+    free(d);
+}
+
+static void free_stream(void *obj)
+{
+    struct or_stream *s = obj;
+    or_stream_deinit(s);
+    free(s);
+}
+
+/* Filters may be on the stack (the router finishing a response), so the memory goes at the end of
+ * the loop turn; an unfinished stream's filters hear on_reset now so they let go of upstream state. */
+static void destroy_stream(struct dconn *d)
+{
+    struct or_stream *s = d->stream;
+    if (s == NULL)
+        return;
+    d->stream = NULL;
+    if (!((s->flags & OR_STREAM_F_ENCODE_END) && (s->flags & OR_STREAM_F_DECODE_END)))
+        or_stream_abort(s);
+    or_worker_defer(d->w, &s->deferred, free_stream, s);
+}
+
+static void dconn_close(struct dconn *d, bool flush)
+{
+    if (d->flags & DC_F_DEAD)
+        return;
+    d->flags |= DC_F_DEAD;
+    event_del(&d->timer);
+    destroy_stream(d);
+    if (flush)
+        or_conn_close_after_flush(d->conn);
+    else
+        or_conn_close(d->conn);
+    /* The conn may still linger to flush; it no longer calls back into us. */
+    or_conn_set_handler(d->conn, &dconn_handler, NULL);
+    or_worker_defer(d->w, &d->deferred, free_dconn, d);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+
+void or_hcm_h1_accept(struct or_worker *w, struct or_wctx *wctx, const struct or_hcm_config *cfg,
+                      int fd, const struct sockaddr *peer, socklen_t peerlen)
+{
+    struct dconn *d = calloc(1, sizeof(*d));
+    if (d == NULL) {
+        close(fd);
+        return;
+    }
+    d->w = w;
+    d->wctx = wctx;
+    d->cfg = cfg;
+    d->conn = or_conn_new_accepted(w, fd, peer, peerlen, &dconn_handler, d);
+    if (d->conn == NULL) {
+        close(fd);
+        free(d);
+        return;
+    }
+    or_conn_set_buffer_limit(d->conn, cfg->buffer_limit);
+    if (or_h1_parser_init(&d->parser, OR_H1_REQUEST, &parser_cbs, d,
+                          cfg->max_request_headers_kb * 1024, 100) != 0) {
+        or_conn_close(d->conn);
+        free(d);
+        return;
+    }
+    evtimer_assign(&d->timer, w->base, on_timer, d);
+    arm_timer(d, cfg->idle_timeout_ms);
+}
+
+/* ---- streams ---- */
+
+static struct or_stream *new_stream(struct dconn *d)
+{
+    struct or_stream *s = malloc(sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    or_stream_init(s, d->w, d->wctx, d->cfg, &h1_stream_codec, d);
+    d->stream = s;
+    d->flags &= ~(DC_F_CHUNKED | DC_F_CLOSE_DELIMITED | DC_F_NO_BODY | DC_F_WATERMARK |
+                  DC_F_REQ_BODY);
+    or_h1_parser_set_arena(&d->parser, &s->arena);
+    /* Request timeouts run from the first byte of the request. */
+    uint64_t t = d->cfg->request_headers_timeout_ms;
+    if (d->cfg->request_timeout_ms != 0 && (t == 0 || d->cfg->request_timeout_ms < t))
+        t = d->cfg->request_timeout_ms;
+    arm_timer(d, t);
+    return s;
+}
+
+static void dispatch(struct dconn *d);
+
+/* The response is out and the request is in: the exchange is over. */
+static void stream_done(struct dconn *d)
+{
+    struct or_stream *s = d->stream;
+    if (s == NULL)
+        return;
+    if (!(s->flags & OR_STREAM_F_DECODE_END)) {
+        /* Answered before the request finished arriving: the rest of it cannot be framed away
+         * safely, so this connection ends here (Envoy does the same on HTTP/1). */
+        d->flags |= DC_F_CLOSE;
+    }
+    destroy_stream(d);
+    if (d->flags & DC_F_CLOSE) {
+        dconn_close(d, true);
+        return;
+    }
+    arm_timer(d, d->cfg->idle_timeout_ms);
+    if (d->flags & DC_F_IN_DISPATCH) {
+        d->flags |= DC_F_RESUME;
+        return;
+    }
+    if (or_h1_parser_resume(&d->parser) != 0) {
+        dconn_close(d, true);
+        return;
+    }
+    if (evbuffer_get_length(d->conn->in) > 0)
+        dispatch(d);
+}
+
+static void maybe_done(struct dconn *d)
+{
+    struct or_stream *s = d->stream;
+    if (s != NULL && (s->flags & OR_STREAM_F_ENCODE_END) && (s->flags & OR_STREAM_F_DECODE_END))
+        stream_done(d);
+}
+
+/* A local reply from the connection manager itself (codec errors, timeouts, refused upgrades). */
+static void hcm_local_reply(struct dconn *d, unsigned status, const char *body, const char *details,
+                            uint32_t flag)
+{
+    d->flags |= DC_F_CLOSE;
+    if (d->stream == NULL && new_stream(d) == NULL) {
+        dconn_close(d, false);
+        return;
+    }
+    struct or_stream *s = d->stream;
+    /* The request is abandoned: mark it complete so the reply finishes the exchange. */
+    s->flags |= OR_STREAM_F_DECODE_END;
+    or_stream_send_local_reply(s, NULL, status, body, details, flag);
+}
+
+/* ---- parser callbacks ---- */
+
+static void add_forwarding_headers(struct dconn *d, struct or_stream *s)
+{
+    const struct or_hcm_config *cfg = d->cfg;
+    char ip[64];
+    const struct sockaddr *peer = (const struct sockaddr *)&d->conn->peer;
+    if (peer->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, ip, sizeof(ip));
+    else if (peer->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, ip, sizeof(ip));
+    else
+        snprintf(ip, sizeof(ip), "unknown");
+    if (cfg->use_remote_address) {
+        /* Envoy appends the peer to x-forwarded-for when it is the edge. */
+        const struct or_str *xff = or_headers_get(&s->req, "x-forwarded-for");
+        if (xff != NULL && xff->len > 0) {
+            size_t n = xff->len + 2 + strlen(ip);
+            char *v = or_arena_alloc(&s->arena, n + 1);
+            if (v != NULL) {
+                snprintf(v, n + 1, "%.*s, %s", (int)xff->len, xff->ptr, ip);
+                or_headers_set(&s->req, "x-forwarded-for", v, n);
+            }
+        } else {
+            or_headers_set(&s->req, "x-forwarded-for", ip, strlen(ip));
+        }
+        or_headers_set(&s->req, "x-forwarded-proto", "http", 4);
+    } else if (or_headers_get(&s->req, "x-forwarded-proto") == NULL) {
+        or_headers_add_ref(&s->req, OR_STR_LIT("x-forwarded-proto"), OR_STR_LIT("http"));
+    }
+    if (cfg->generate_request_id && or_headers_get(&s->req, "x-request-id") == NULL) {
+        char *id = or_arena_alloc(&s->arena, 37);
+        if (id != NULL) {
+            or_uuid4(id, or_worker_rand(d->w), or_worker_rand(d->w));
+            or_headers_add_ref(&s->req, OR_STR_LIT("x-request-id"), or_str_make(id, 36));
+        }
+    }
+}
+
+/* Hop-by-hop headers are the connection's, not the message's (RFC 9110 §7.6.1). */
+static void strip_hop_by_hop(struct or_headers *h, bool request)
+{
+    const struct or_str *conn = or_headers_get(h, "connection");
+    if (conn != NULL) {
+        /* Headers named in Connection are hop-by-hop too. */
+        const char *p = conn->ptr, *end = conn->ptr + conn->len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                p++;
+            const char *st = p;
+            while (p < end && *p != ',')
+                p++;
+            const char *e = p;
+            while (e > st && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            if (e > st && (size_t)(e - st) < 64) {
+                char name[64];
+                for (size_t i = 0; i < (size_t)(e - st); i++)
+                    name[i] = (char)((st[i] >= 'A' && st[i] <= 'Z') ? st[i] + 32 : st[i]);
+                name[e - st] = '\0';
+                /* Never let a Connection header strip what the proxy itself depends on. */
+                if (name[0] != ':' && strcmp(name, "host") != 0 &&
+                    strcmp(name, "content-length") != 0 && strcmp(name, "x-request-id") != 0)
+                    or_headers_remove(h, name);
+            }
+        }
+    }
+    or_headers_remove(h, "connection");
+    or_headers_remove(h, "keep-alive");
+    or_headers_remove(h, "proxy-connection");
+    or_headers_remove(h, "transfer-encoding");
+    or_headers_remove(h, "upgrade");
+    if (request) {
+        const struct or_str *te = or_headers_get(h, "te");
+        if (te != NULL && !or_str_case_eq(*te, OR_STR_LIT("trailers")))
+            or_headers_remove(h, "te");
+    }
+}
+
+static int on_msg_headers(void *ctx, struct or_h1_msg *msg)
+{
+    struct dconn *d = ctx;
+    struct or_stream *s = d->stream;
+    s->req = *msg->headers;
+    d->http_minor = msg->http_minor;
+    if (!msg->keep_alive)
+        d->flags |= DC_F_CLOSE;
+    const struct or_str *method = or_headers_get(&s->req, ":method");
+    if (method != NULL && or_str_eq_lit(*method, "HEAD"))
+        s->flags |= OR_STREAM_F_HEAD;
+    if (msg->upgrade || msg->connect) {
+        /* No upgrade_configs are supported yet: Envoy refuses an unconfigured upgrade with 403. */
+        hcm_local_reply(d, 403, NULL, "upgrade_failed", 0);
+        return OR_EAGAIN;
+    }
+    if (msg->expect_continue) {
+        /* Envoy answers 100-continue itself and does not forward Expect (proxy_100_continue off). */
+        or_headers_remove(&s->req, "expect");
+        evbuffer_add(d->conn->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        or_conn_flush(d->conn);
+    }
+    strip_hop_by_hop(&s->req, true);
+    if (!msg->end_stream)
+        d->flags |= DC_F_REQ_BODY;
+    if (or_headers_get(&s->req, ":scheme") == NULL)
+        or_headers_add_ref(&s->req, OR_STR_LIT(":scheme"), OR_STR_LIT("http"));
+    add_forwarding_headers(d, s);
+    if (d->cfg->request_timeout_ms != 0)
+        arm_timer(d, d->cfg->request_timeout_ms);
+    else
+        arm_timer(d, d->cfg->stream_idle_timeout_ms);
+    if (or_stream_create_filters(s) != 0) {
+        hcm_local_reply(d, 500, "Internal Server Error", "filter_chain_not_created", 0);
+        return OR_EAGAIN;
+    }
+    or_stream_decode_headers(s, msg->end_stream);
+    return 0;
+}
+
+static int on_msg_body(void *ctx, struct evbuffer *chunk)
+{
+    struct dconn *d = ctx;
+    if (d->stream == NULL) {
+        evbuffer_drain(chunk, evbuffer_get_length(chunk));
+        return 0;
+    }
+    or_stream_decode_data(d->stream, chunk, false);
+    return 0;
+}
+
+static int on_msg_trailers(void *ctx, struct or_headers *t)
+{
+    struct dconn *d = ctx;
+    if (d->stream != NULL) {
+        d->flags &= ~DC_F_REQ_BODY;
+        or_stream_decode_trailers(d->stream, t);
+    }
+    return 0;
+}
+
+static int on_msg_complete(void *ctx)
+{
+    struct dconn *d = ctx;
+    struct or_stream *s = d->stream;
+    if (s == NULL)
+        return 0;
+    if (d->cfg->request_timeout_ms != 0)
+        arm_timer(d, d->cfg->stream_idle_timeout_ms);
+    if (d->flags & DC_F_REQ_BODY) {
+        d->flags &= ~DC_F_REQ_BODY;
+        struct evbuffer *empty = evbuffer_new();
+        if (empty != NULL) {
+            or_stream_decode_data(s, empty, true);
+            evbuffer_free(empty);
+        }
+    } else {
+        s->flags |= OR_STREAM_F_DECODE_END;
+    }
+    if (d->stream != NULL)
+        maybe_done(d);
+    return 0;
+}
+
+static void dispatch(struct dconn *d)
+{
+    while (!(d->flags & DC_F_DEAD)) {
+        if (d->stream == NULL) {
+            if (evbuffer_get_length(d->conn->in) == 0)
+                return;
+            if (new_stream(d) == NULL) {
+                dconn_close(d, false);
+                return;
+            }
+        } else if (or_h1_parser_paused(&d->parser)) {
+            return;
+        }
+        d->flags |= DC_F_IN_DISPATCH;
+        int r = or_h1_parser_dispatch(&d->parser, d->conn->in);
+        d->flags &= ~DC_F_IN_DISPATCH;
+        if (d->flags & DC_F_DEAD)
+            return;
+        if (r < 0) {
+            const struct or_h1_error *e = or_h1_parser_error(&d->parser);
+            unsigned status = e->status ? e->status : 400;
+            const char *details = e->details ? e->details : "http1.codec_error";
+            if (d->stream != NULL && (d->stream->flags & OR_STREAM_F_HEADERS_ENCODED)) {
+                or_stream_reset(d->stream, details, OR_RF_DPE);
+                return;
+            }
+            /* Whatever was already headed upstream is dropped: its framing is in doubt. */
+            destroy_stream(d);
+            hcm_local_reply(d, status, or_http_reason(status), details, OR_RF_DPE);
+            return;
+        }
+        if (d->flags & DC_F_RESUME) {
+            d->flags &= ~DC_F_RESUME;
+            if (or_h1_parser_resume(&d->parser) != 0) {
+                dconn_close(d, true);
+                return;
+            }
+            continue;
+        }
+        return;
+    }
+}
+
+/* ---- connection events ---- */
+
+static void on_conn_read(struct or_conn *c, void *ctx)
+{
+    struct dconn *d = ctx;
+    if (d == NULL)
+        return;
+    dispatch(d);
+}
+
+static void on_conn_drained(struct or_conn *c, void *ctx)
+{
+    struct dconn *d = ctx;
+    if (d == NULL || d->stream == NULL || !(d->flags & DC_F_WATERMARK))
+        return;
+    d->flags &= ~DC_F_WATERMARK;
+    struct or_stream *s = d->stream;
+    for (unsigned i = 0; i < s->nfilters; i++)
+        if (s->filters[i]->type->on_downstream_watermark != NULL)
+            s->filters[i]->type->on_downstream_watermark(s->filters[i], false);
+}
+
+static void on_conn_event(struct or_conn *c, void *ctx, enum or_conn_event ev)
+{
+    struct dconn *d = ctx;
+    if (d == NULL)
+        return;
+    if (d->stream != NULL) {
+        /* The client went away mid-exchange (Envoy: downstream connection termination). */
+        d->stream->resp_flags |= OR_RF_DC;
+    }
+    dconn_close(d, false);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct dconn *d = arg;
+    struct or_stream *s = d->stream;
+    if (s == NULL) {
+        dconn_close(d, false); /* idle timeout */
+        return;
+    }
+    if (s->filters == NULL) {
+        /* Still reading the request headers. */
+        if (d->cfg->request_headers_timeout_ms != 0)
+            hcm_local_reply(d, 408, "request header timeout", "request_header_timeout", 0);
+        else
+            hcm_local_reply(d, 408, "request timeout", "request_overall_timeout", 0);
+        return;
+    }
+    if (!(s->flags & OR_STREAM_F_DECODE_END) && d->cfg->request_timeout_ms != 0) {
+        d->flags |= DC_F_CLOSE;
+        or_stream_send_local_reply(s, NULL, 408, "request timeout", "request_overall_timeout", 0);
+        return;
+    }
+    /* Stream idle timeout. */
+    d->flags |= DC_F_CLOSE;
+    if (!(s->flags & OR_STREAM_F_HEADERS_ENCODED))
+        or_stream_send_local_reply(s, NULL, 408, "stream timeout", "stream_idle_timeout", OR_RF_SI);
+    else
+        or_stream_reset(s, "stream_idle_timeout", OR_RF_SI);
+}
+
+/* ---- stream codec: the response towards the client ---- */
+
+static void codec_encode_headers(void *ctx, struct or_stream *s, struct or_headers *h, bool end)
+{
+    struct dconn *d = ctx;
+    unsigned status = s->status ? s->status : 200;
+    strip_hop_by_hop(h, false);
+    or_headers_set(h, "server", d->cfg->server_name, strlen(d->cfg->server_name));
+    if (or_headers_get(h, "date") == NULL) {
+        struct or_str date = or_http_date_now();
+        or_headers_add(h, "date", 4, date.ptr, date.len);
+    }
+    bool has_cl = or_headers_get(h, "content-length") != NULL;
+    bool head = (s->flags & OR_STREAM_F_HEAD) != 0;
+    /* An HTTP/1.0 client without a length gets a body delimited by close. */
+    if (!end && !has_cl && d->http_minor == 0 && !head && status != 204 && status != 304)
+        d->flags |= DC_F_CLOSE;
+    if (d->flags & DC_F_CLOSE)
+        or_headers_add_ref(h, OR_STR_LIT("connection"), OR_STR_LIT("close"));
+    else if (d->http_minor == 0)
+        or_headers_add_ref(h, OR_STR_LIT("connection"), OR_STR_LIT("keep-alive"));
+    unsigned flags = (end ? OR_H1_ENC_END_STREAM : 0) | (head ? OR_H1_ENC_HEAD : 0);
+    int body = or_h1_encode_response_head(d->conn->out, status, h, d->http_minor, flags);
+    if (body < 0) {
+        or_log_debug("http", "cannot encode response head: %s", or_strerror(body));
+        or_stream_reset(s, "codec_error", OR_RF_LR);
+        return;
+    }
+    if (body == OR_H1_BODY_NONE)
+        d->flags |= DC_F_NO_BODY;
+    else if (body == OR_H1_BODY_CHUNKED)
+        d->flags |= DC_F_CHUNKED;
+    else if (!has_cl)
+        d->flags |= DC_F_CLOSE_DELIMITED | DC_F_CLOSE;
+    or_conn_flush(d->conn);
+    if (end && !(d->flags & DC_F_DEAD))
+        maybe_done(d);
+}
+
+static void check_watermark(struct dconn *d, struct or_stream *s)
+{
+    if (!(d->flags & DC_F_WATERMARK) && or_conn_above_high_watermark(d->conn)) {
+        d->flags |= DC_F_WATERMARK;
+        d->conn->flags |= OR_CONN_F_ABOVE_HIGH;
+        for (unsigned i = 0; i < s->nfilters; i++)
+            if (s->filters[i]->type->on_downstream_watermark != NULL)
+                s->filters[i]->type->on_downstream_watermark(s->filters[i], true);
+    }
+}
+
+static void codec_encode_data(void *ctx, struct or_stream *s, struct evbuffer *b, bool end)
+{
+    struct dconn *d = ctx;
+    if (d->flags & DC_F_NO_BODY) {
+        evbuffer_drain(b, evbuffer_get_length(b));
+    } else if (d->flags & DC_F_CHUNKED) {
+        if (evbuffer_get_length(b) > 0)
+            or_h1_encode_chunk(d->conn->out, b);
+        if (end)
+            or_h1_encode_last_chunk(d->conn->out, NULL);
+    } else {
+        evbuffer_add_buffer(d->conn->out, b);
+    }
+    or_conn_flush(d->conn);
+    if (d->flags & DC_F_DEAD)
+        return;
+    if (end) {
+        if (d->flags & DC_F_CLOSE_DELIMITED)
+            d->flags |= DC_F_CLOSE;
+        maybe_done(d);
+        return;
+    }
+    check_watermark(d, s);
+}
+
+static void codec_encode_trailers(void *ctx, struct or_stream *s, struct or_headers *t)
+{
+    struct dconn *d = ctx;
+    if ((d->flags & DC_F_CHUNKED) && !(d->flags & DC_F_NO_BODY))
+        or_h1_encode_last_chunk(d->conn->out, t);
+    or_conn_flush(d->conn);
+    if (!(d->flags & DC_F_DEAD))
+        maybe_done(d);
+}
+
+static void codec_read_disable(void *ctx, struct or_stream *s, bool disable)
+{
+    struct dconn *d = ctx;
+    if (!(d->flags & DC_F_DEAD))
+        or_conn_read_disable(d->conn, disable);
+}
+
+static void codec_reset(void *ctx, struct or_stream *s)
+{
+    struct dconn *d = ctx;
+    /* HTTP/1 has no stream reset: the connection goes. Bytes already queued are flushed first so the
+     * client sees a truncated message rather than a stall. */
+    if (s->flags & OR_STREAM_F_HEADERS_ENCODED)
+        dconn_close(d, true);
+    else
+        dconn_close(d, false);
+}

@@ -1,0 +1,366 @@
+#include "proxy/net/conn.h"
+#include "proxy/core/err.h"
+#include "proxy/core/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* One readv per event fills up to this much; a loop turn reads at most READ_ROUNDS of them so one busy
+ * connection cannot starve the others on its worker. */
+#define READ_CHUNK 16384
+#define READ_ROUNDS 4
+#define LINGER_MS 1000
+
+static void on_readable(evutil_socket_t fd, short what, void *arg);
+static void on_writable(evutil_socket_t fd, short what, void *arg);
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+
+void or_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN];
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+        snprintf(buf, len, "%s:%u", ip, ntohs(s4->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+        snprintf(buf, len, "[%s]:%u", ip, ntohs(s6->sin6_port));
+    } else {
+        snprintf(buf, len, "unknown");
+    }
+}
+
+static struct or_conn *conn_alloc(struct or_worker *w, int fd, const struct or_conn_handler *h,
+                                  void *ctx)
+{
+    struct or_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->in = evbuffer_new();
+    c->out = evbuffer_new();
+    if (c->in == NULL || c->out == NULL)
+        goto fail;
+    c->fd = fd;
+    c->worker = w;
+    c->h = h;
+    c->ctx = ctx;
+    or_conn_set_buffer_limit(c, 1024 * 1024);
+    event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+    event_assign(&c->wev, w->base, fd, EV_WRITE, on_writable, c);
+    evtimer_assign(&c->timer, w->base, on_timer, c);
+    return c;
+fail:
+    if (c->in != NULL)
+        evbuffer_free(c->in);
+    if (c->out != NULL)
+        evbuffer_free(c->out);
+    free(c);
+    return NULL;
+}
+
+static void set_nodelay(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+struct or_conn *or_conn_new_accepted(struct or_worker *w, int fd, const struct sockaddr *peer,
+                                     socklen_t peerlen, const struct or_conn_handler *h, void *ctx)
+{
+    struct or_conn *c = conn_alloc(w, fd, h, ctx);
+    if (c == NULL)
+        return NULL;
+    if (peerlen > sizeof(c->peer))
+        peerlen = sizeof(c->peer);
+    memcpy(&c->peer, peer, peerlen);
+    socklen_t ll = sizeof(c->local);
+    getsockname(fd, (struct sockaddr *)&c->local, &ll);
+    set_nodelay(fd);
+    event_add(&c->rev, NULL);
+    return c;
+}
+
+struct or_conn *or_conn_connect(struct or_worker *w, const struct sockaddr *addr, socklen_t len,
+                                uint32_t timeout_ms, const struct or_conn_handler *h, void *ctx)
+{
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    set_nodelay(fd);
+    struct or_conn *c = conn_alloc(w, fd, h, ctx);
+    if (c == NULL) {
+        close(fd);
+        return NULL;
+    }
+    memcpy(&c->peer, addr, len < sizeof(c->peer) ? len : sizeof(c->peer));
+    c->flags |= OR_CONN_F_CONNECTING;
+    int r = connect(fd, addr, len);
+    if (r != 0 && errno != EINPROGRESS) {
+        /* Report the failure from the loop, never from inside the caller's stack. */
+        c->flags |= OR_CONN_F_EOF;
+        event_active(&c->wev, EV_WRITE, 0);
+        return c;
+    }
+    event_add(&c->wev, NULL);
+    c->flags |= OR_CONN_F_WRITE_ARMED;
+    if (timeout_ms > 0) {
+        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        evtimer_add(&c->timer, &tv);
+    }
+    return c;
+}
+
+void or_conn_set_handler(struct or_conn *c, const struct or_conn_handler *h, void *ctx)
+{
+    c->h = h;
+    c->ctx = ctx;
+}
+
+void or_conn_set_buffer_limit(struct or_conn *c, uint32_t limit)
+{
+    c->high_wm = limit;
+    c->low_wm = limit / 2;
+}
+
+bool or_conn_above_high_watermark(const struct or_conn *c)
+{
+    return c->high_wm != 0 && evbuffer_get_length(c->out) > c->high_wm;
+}
+
+static void free_conn(void *obj)
+{
+    struct or_conn *c = obj;
+    evbuffer_free(c->in);
+    evbuffer_free(c->out);
+    free(c);
+}
+
+void or_conn_close(struct or_conn *c)
+{
+    if (c->flags & OR_CONN_F_CLOSED)
+        return;
+    c->flags |= OR_CONN_F_CLOSED;
+    event_del(&c->rev);
+    event_del(&c->wev);
+    event_del(&c->timer);
+    close(c->fd);
+    c->fd = -1;
+    or_worker_defer(c->worker, &c->deferred, free_conn, c);
+}
+
+void or_conn_reset(struct or_conn *c)
+{
+    if (c->flags & OR_CONN_F_CLOSED)
+        return;
+    struct linger l = {1, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    or_conn_close(c);
+}
+
+static void start_linger(struct or_conn *c)
+{
+    shutdown(c->fd, SHUT_WR);
+    c->flags |= OR_CONN_F_LINGER;
+    c->flags &= ~OR_CONN_F_READ_DISABLED;
+    evbuffer_drain(c->in, evbuffer_get_length(c->in));
+    if (c->flags & OR_CONN_F_EOF) {
+        or_conn_close(c);
+        return;
+    }
+    event_add(&c->rev, NULL);
+    struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
+    evtimer_add(&c->timer, &tv);
+}
+
+void or_conn_close_after_flush(struct or_conn *c)
+{
+    if (c->flags & (OR_CONN_F_CLOSED | OR_CONN_F_LINGER))
+        return;
+    c->flags |= OR_CONN_F_CLOSE_AFTER_FLUSH;
+    or_conn_flush(c);
+}
+
+void or_conn_read_disable(struct or_conn *c, bool disable)
+{
+    if (c->flags & (OR_CONN_F_CLOSED | OR_CONN_F_LINGER))
+        return;
+    if (disable) {
+        if (!(c->flags & OR_CONN_F_READ_DISABLED)) {
+            c->flags |= OR_CONN_F_READ_DISABLED;
+            event_del(&c->rev);
+        }
+    } else if (c->flags & OR_CONN_F_READ_DISABLED) {
+        c->flags &= ~OR_CONN_F_READ_DISABLED;
+        if (!(c->flags & (OR_CONN_F_EOF | OR_CONN_F_CONNECTING)))
+            event_add(&c->rev, NULL);
+        /* Bytes read before the pause are still waiting for the owner. */
+        if (evbuffer_get_length(c->in) > 0 && c->h->on_read != NULL)
+            event_active(&c->rev, EV_READ, 0);
+    }
+}
+
+static void after_write(struct or_conn *c)
+{
+    size_t left = evbuffer_get_length(c->out);
+    if (left == 0 && (c->flags & OR_CONN_F_CLOSE_AFTER_FLUSH)) {
+        start_linger(c);
+        return;
+    }
+    if ((c->flags & OR_CONN_F_ABOVE_HIGH) && left <= c->low_wm) {
+        c->flags &= ~OR_CONN_F_ABOVE_HIGH;
+        if (c->h->on_drained != NULL)
+            c->h->on_drained(c, c->ctx);
+    }
+}
+
+void or_conn_flush(struct or_conn *c)
+{
+    if (c->flags & (OR_CONN_F_CLOSED | OR_CONN_F_CONNECTING | OR_CONN_F_LINGER))
+        return;
+    while (evbuffer_get_length(c->out) > 0) {
+        int n = evbuffer_write(c->out, c->fd);
+        if (n > 0) {
+            c->tx_bytes += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            if (!(c->flags & OR_CONN_F_WRITE_ARMED)) {
+                c->flags |= OR_CONN_F_WRITE_ARMED;
+                event_add(&c->wev, NULL);
+            }
+            if (c->high_wm != 0 && evbuffer_get_length(c->out) > c->high_wm)
+                c->flags |= OR_CONN_F_ABOVE_HIGH;
+            return;
+        }
+        /* EPIPE / ECONNRESET: the peer is gone. */
+        or_conn_close(c);
+        c->h->on_event(c, c->ctx, OR_CONN_EV_ERROR);
+        return;
+    }
+    after_write(c);
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+    struct or_conn *c = arg;
+    c->flags &= ~OR_CONN_F_WRITE_ARMED;
+    if (c->flags & OR_CONN_F_CLOSED)
+        return;
+    if (c->flags & OR_CONN_F_CONNECTING) {
+        int err = 0;
+        socklen_t el = sizeof(err);
+        if (c->flags & OR_CONN_F_EOF)
+            err = ECONNREFUSED;
+        else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+            err = errno;
+        c->flags &= ~(OR_CONN_F_CONNECTING | OR_CONN_F_EOF);
+        event_del(&c->timer);
+        if (err != 0) {
+            or_conn_close(c);
+            c->h->on_event(c, c->ctx, OR_CONN_EV_CONNECT_FAIL);
+            return;
+        }
+        socklen_t ll = sizeof(c->local);
+        getsockname(c->fd, (struct sockaddr *)&c->local, &ll);
+        if (!(c->flags & OR_CONN_F_READ_DISABLED))
+            event_add(&c->rev, NULL);
+        c->h->on_event(c, c->ctx, OR_CONN_EV_CONNECTED);
+        if (!(c->flags & OR_CONN_F_CLOSED))
+            or_conn_flush(c);
+        return;
+    }
+    or_conn_flush(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct or_conn *c = arg;
+    if (c->flags & OR_CONN_F_LINGER) {
+        or_conn_close(c);
+        return;
+    }
+    if (c->flags & OR_CONN_F_CONNECTING) {
+        or_conn_close(c);
+        c->h->on_event(c, c->ctx, OR_CONN_EV_CONNECT_TIMEOUT);
+    }
+}
+
+/* readv straight into reserved evbuffer space: evbuffer_read caps each call at 4 KiB. */
+static ssize_t read_some(struct or_conn *c)
+{
+    struct evbuffer_iovec v[2];
+    int nv = evbuffer_reserve_space(c->in, READ_CHUNK, v, 2);
+    if (nv <= 0)
+        return -1;
+    struct iovec iov[2];
+    for (int i = 0; i < nv; i++) {
+        iov[i].iov_base = v[i].iov_base;
+        iov[i].iov_len = v[i].iov_len;
+    }
+    ssize_t n = readv(c->fd, iov, nv);
+    if (n <= 0) {
+        evbuffer_commit_space(c->in, v, 0);
+        return n;
+    }
+    size_t left = (size_t)n;
+    for (int i = 0; i < nv; i++) {
+        size_t take = v[i].iov_len < left ? v[i].iov_len : left;
+        v[i].iov_len = take;
+        left -= take;
+    }
+    evbuffer_commit_space(c->in, v, nv);
+    return n;
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct or_conn *c = arg;
+    if (c->flags & OR_CONN_F_CLOSED)
+        return;
+    if (c->flags & OR_CONN_F_LINGER) {
+        char scratch[4096];
+        ssize_t n;
+        while ((n = read(c->fd, scratch, sizeof(scratch))) > 0)
+            ;
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            or_conn_close(c);
+        return;
+    }
+    bool got = false;
+    int event = 0;
+    for (int round = 0; round < READ_ROUNDS; round++) {
+        ssize_t n = read_some(c);
+        if (n > 0) {
+            c->rx_bytes += (uint64_t)n;
+            got = true;
+            if ((size_t)n < READ_CHUNK)
+                break;
+            continue;
+        }
+        if (n == 0) {
+            event = OR_CONN_EV_EOF;
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            event = OR_CONN_EV_ERROR;
+        }
+        break;
+    }
+    if (event != 0) {
+        c->flags |= OR_CONN_F_EOF;
+        event_del(&c->rev);
+    }
+    if ((got || (what & EV_READ && evbuffer_get_length(c->in) > 0)) && c->h->on_read != NULL)
+        c->h->on_read(c, c->ctx);
+    if (event != 0 && !(c->flags & OR_CONN_F_CLOSED))
+        c->h->on_event(c, c->ctx, (enum or_conn_event)event);
+}
