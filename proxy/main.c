@@ -1,6 +1,31 @@
-/* Placeholder entry point while the server core lands; replaced by the real main in this issue. */
+/* outrider: an Envoy-compatible sidecar proxy. Same command line, bootstrap and admin as Envoy. */
+#include "proxy/core/err.h"
+#include "proxy/core/log.h"
+#include "proxy/server/options.h"
+#include "proxy/server/server.h"
+
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+int main(int argc, char **argv)
 {
-    return 0;
+    struct or_options opts;
+    char err[512];
+    or_options_init(&opts);
+    int r = or_options_parse(argc, argv, &opts, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "%s\n", err);
+        or_options_print_usage(stderr, argv[0]);
+        return 1;
+    }
+    if (r > 0) {
+        or_options_print_exit(r, argv[0]);
+        return 0;
+    }
+    or_log_set_level(opts.log_level);
+    if (opts.log_path[0] != '\0' && or_log_set_path(opts.log_path) != 0) {
+        fprintf(stderr, "cannot open log path '%s'\n", opts.log_path);
+        return 1;
+    }
+    return or_server_main(&opts);
 }

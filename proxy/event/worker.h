@@ -1,6 +1,6 @@
-/* Worker threads: one event_base each, a mailbox for messages from the main thread, and a deferred-free
- * list drained at the end of each loop turn (Envoy's deferred delete). A connection lives and dies on one
- * worker, so nothing on the data path takes a lock. */
+/* Worker threads: one event_base each, a mailbox for messages from the main thread, and a
+ * deferred-free list drained at the end of each loop turn (Envoy's deferred delete). A connection
+ * lives and dies on one worker, so nothing on the data path takes a lock. */
 #ifndef OR_EVENT_WORKER_H
 #define OR_EVENT_WORKER_H
 
@@ -18,28 +18,28 @@ typedef void (*or_deferred_cb)(void *obj);
 /* A message posted to a worker. Ownership of `arg` moves to the receiver with the message. */
 struct or_worker_msg {
     or_worker_msg_cb cb;
-    void *arg;                 /* owned by the message, then by cb */
+    void *arg;                  /* owned by the message, then by cb */
     struct or_worker_msg *next; /* mailbox list link */
 };
 
 struct or_deferred {
     or_deferred_cb cb;
-    void *obj;                 /* freed (or released) by cb at the end of the loop turn */
+    void *obj; /* freed (or released) by cb at the end of the loop turn */
     struct or_deferred *next;
 };
 
 struct or_worker {
-    uint32_t id;                  /* 0..concurrency-1 */
+    uint32_t id; /* 0..concurrency-1 */
     pthread_t thread;
-    struct event_base *base;      /* owned; EVENT_BASE_FLAG_NOLOCK */
+    struct event_base *base; /* owned; EVENT_BASE_FLAG_NOLOCK */
     /* Mailbox: the only lock a worker ever takes, and only when the main thread posts. */
     pthread_mutex_t mbox_lock;
     struct or_worker_msg *mbox_head; /* owned list, FIFO */
     struct or_worker_msg *mbox_tail;
-    int mbox_fd;                  /* owned eventfd that wakes the loop */
-    struct event *mbox_ev;        /* owned */
-    /* Deferred frees run after the current callbacks of this loop turn, so objects can be dropped from
-     * inside their own callbacks. */
+    int mbox_fd;           /* owned eventfd that wakes the loop */
+    struct event *mbox_ev; /* owned */
+    /* Deferred frees run after the current callbacks of this loop turn, so objects can be dropped
+     * from inside their own callbacks. */
     struct or_deferred *deferred; /* owned list */
     struct event *deferred_ev;    /* owned */
     uint64_t rand_state;          /* per-thread PRNG state for LB and weighted clusters */
@@ -55,10 +55,11 @@ int or_worker_start(struct or_worker *w);
 void or_worker_stop_join(struct or_worker *w);
 void or_worker_deinit(struct or_worker *w);
 
-/* Posts cb(w, arg) to run on w's thread. Safe from any thread. OR_ENOMEM on failure (arg untouched). */
+/* Posts cb(w, arg) to run on w's thread. Safe from any thread. OR_ENOMEM on failure (arg
+ * untouched). */
 int or_worker_post(struct or_worker *w, or_worker_msg_cb cb, void *arg);
-/* Runs cb(obj) at the end of the current loop turn. Worker thread only. `d` is caller-provided storage
- * (usually embedded in obj) so deferring never allocates. */
+/* Runs cb(obj) at the end of the current loop turn. Worker thread only. `d` is caller-provided
+ * storage (usually embedded in obj) so deferring never allocates. */
 void or_worker_defer(struct or_worker *w, struct or_deferred *d, or_deferred_cb cb, void *obj);
 
 /* The worker running on this thread, or NULL on the main thread. */

@@ -5,6 +5,7 @@
 #include "proxy/http/stream.h"
 #include "proxy/http/util.h"
 #include "proxy/net/conn.h"
+#include "proxy/server/wctx.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -15,15 +16,15 @@
 #include <unistd.h>
 
 enum {
-    DC_F_CLOSE = 1 << 0,          /* close after the current response */
-    DC_F_CHUNKED = 1 << 1,        /* current response is chunked on the wire */
+    DC_F_CLOSE = 1 << 0,           /* close after the current response */
+    DC_F_CHUNKED = 1 << 1,         /* current response is chunked on the wire */
     DC_F_CLOSE_DELIMITED = 1 << 2, /* current response ends at close (HTTP/1.0 without length) */
-    DC_F_NO_BODY = 1 << 3,        /* current response carries no body (HEAD, 204, 304) */
-    DC_F_DEAD = 1 << 4,           /* connection closed; waiting for deferred free */
-    DC_F_IN_DISPATCH = 1 << 5,    /* inside the parser: finishing a stream must not re-enter it */
-    DC_F_RESUME = 1 << 6,         /* a stream finished during dispatch: resume the parser after */
-    DC_F_WATERMARK = 1 << 7,      /* told the stream we are above the high watermark */
-    DC_F_REQ_BODY = 1 << 8,       /* the current request has a body still arriving */
+    DC_F_NO_BODY = 1 << 3,         /* current response carries no body (HEAD, 204, 304) */
+    DC_F_DEAD = 1 << 4,            /* connection closed; waiting for deferred free */
+    DC_F_IN_DISPATCH = 1 << 5,     /* inside the parser: finishing a stream must not re-enter it */
+    DC_F_RESUME = 1 << 6,          /* a stream finished during dispatch: resume the parser after */
+    DC_F_WATERMARK = 1 << 7,       /* told the stream we are above the high watermark */
+    DC_F_REQ_BODY = 1 << 8,        /* the current request has a body still arriving */
 };
 
 /* One downstream HTTP/1 connection. Owned by its or_conn's lifetime: freed when the connection
@@ -34,12 +35,19 @@ struct dconn {
     struct or_wctx *wctx;            /* borrowed */
     const struct or_hcm_config *cfg; /* borrowed from the snapshot */
     struct or_h1_parser parser;
-    struct or_stream *stream;        /* owned: the request being served, NULL between requests */
-    unsigned flags;                  /* DC_F_* */
-    unsigned http_minor;             /* of the current request */
-    struct event timer;              /* idle (no stream) or request-headers / request timeouts */
+    struct or_stream *stream; /* owned: the request being served, NULL between requests */
+    unsigned flags;           /* DC_F_* */
+    unsigned http_minor;      /* of the current request */
+    struct event timer;       /* idle (no stream) or request-headers / request timeouts */
+    struct or_list link;      /* in wctx->dconns */
     struct or_deferred deferred;
 };
+
+static void on_conn_read(struct or_conn *c, void *ctx);
+static void on_conn_drained(struct or_conn *c, void *ctx);
+static void on_conn_event(struct or_conn *c, void *ctx, enum or_conn_event ev);
+static const struct or_conn_handler dconn_handler = {
+    .on_read = on_conn_read, .on_drained = on_conn_drained, .on_event = on_conn_event};
 
 static void codec_encode_headers(void *ctx, struct or_stream *s, struct or_headers *h, bool end);
 static void codec_encode_data(void *ctx, struct or_stream *s, struct evbuffer *b, bool end);
@@ -90,7 +98,8 @@ static void free_stream(void *obj)
 }
 
 /* Filters may be on the stack (the router finishing a response), so the memory goes at the end of
- * the loop turn; an unfinished stream's filters hear on_reset now so they let go of upstream state. */
+ * the loop turn; an unfinished stream's filters hear on_reset now so they let go of upstream state.
+ */
 static void destroy_stream(struct dconn *d)
 {
     struct or_stream *s = d->stream;
@@ -108,6 +117,7 @@ static void dconn_close(struct dconn *d, bool flush)
         return;
     d->flags |= DC_F_DEAD;
     event_del(&d->timer);
+    or_list_remove(&d->link);
     destroy_stream(d);
     if (flush)
         or_conn_close_after_flush(d->conn);
@@ -146,6 +156,15 @@ void or_hcm_h1_accept(struct or_worker *w, struct or_wctx *wctx, const struct or
     }
     evtimer_assign(&d->timer, w->base, on_timer, d);
     arm_timer(d, cfg->idle_timeout_ms);
+    or_list_insert(&wctx->dconns, &d->link);
+}
+
+void or_hcm_h1_close_all(struct or_wctx *wctx)
+{
+    while (!or_list_empty(&wctx->dconns)) {
+        struct dconn *d = OR_CONTAINER_OF(wctx->dconns.next, struct dconn, link);
+        dconn_close(d, false);
+    }
 }
 
 /* ---- streams ---- */
@@ -157,8 +176,8 @@ static struct or_stream *new_stream(struct dconn *d)
         return NULL;
     or_stream_init(s, d->w, d->wctx, d->cfg, &h1_stream_codec, d);
     d->stream = s;
-    d->flags &= ~(DC_F_CHUNKED | DC_F_CLOSE_DELIMITED | DC_F_NO_BODY | DC_F_WATERMARK |
-                  DC_F_REQ_BODY);
+    d->flags &=
+        ~(DC_F_CHUNKED | DC_F_CLOSE_DELIMITED | DC_F_NO_BODY | DC_F_WATERMARK | DC_F_REQ_BODY);
     or_h1_parser_set_arena(&d->parser, &s->arena);
     /* Request timeouts run from the first byte of the request. */
     uint64_t t = d->cfg->request_headers_timeout_ms;
@@ -317,7 +336,8 @@ static int on_msg_headers(void *ctx, struct or_h1_msg *msg)
         return OR_EAGAIN;
     }
     if (msg->expect_continue) {
-        /* Envoy answers 100-continue itself and does not forward Expect (proxy_100_continue off). */
+        /* Envoy answers 100-continue itself and does not forward Expect (proxy_100_continue off).
+         */
         or_headers_remove(&s->req, "expect");
         evbuffer_add(d->conn->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
         or_conn_flush(d->conn);
@@ -585,8 +605,8 @@ static void codec_read_disable(void *ctx, struct or_stream *s, bool disable)
 static void codec_reset(void *ctx, struct or_stream *s)
 {
     struct dconn *d = ctx;
-    /* HTTP/1 has no stream reset: the connection goes. Bytes already queued are flushed first so the
-     * client sees a truncated message rather than a stall. */
+    /* HTTP/1 has no stream reset: the connection goes. Bytes already queued are flushed first so
+     * the client sees a truncated message rather than a stall. */
     if (s->flags & OR_STREAM_F_HEADERS_ENCODED)
         dconn_close(d, true);
     else

@@ -36,7 +36,8 @@ int or_stream_create_filters(struct or_stream *s)
 {
     const struct or_hcm_config *hcm = s->hcm;
     s->nfilters = hcm->nfilters;
-    s->filters = or_arena_alloc(&s->arena, sizeof(*s->filters) * (hcm->nfilters ? hcm->nfilters : 1));
+    s->filters =
+        or_arena_alloc(&s->arena, sizeof(*s->filters) * (hcm->nfilters ? hcm->nfilters : 1));
     if (s->filters == NULL)
         return OR_ENOMEM;
     for (unsigned i = 0; i < hcm->nfilters; i++) {
@@ -96,8 +97,8 @@ static struct evbuffer *hold_buf(struct evbuffer **slot)
 
 static void decode_headers_from(struct or_stream *s, unsigned from)
 {
-    bool end = (s->flags & OR_STREAM_F_DECODE_END) && (s->dec_buf == NULL ||
-                                                      evbuffer_get_length(s->dec_buf) == 0) &&
+    bool end = (s->flags & OR_STREAM_F_DECODE_END) &&
+               (s->dec_buf == NULL || evbuffer_get_length(s->dec_buf) == 0) &&
                s->req_trailers == NULL;
     for (unsigned i = from; i < s->nfilters; i++) {
         struct or_http_filter *f = s->filters[i];

@@ -1,6 +1,7 @@
-/* A codec-neutral HTTP stream (one request/response exchange) and its filter manager. The connection
- * manager creates it when request headers arrive, feeds request events in (or_stream_decode_*), and
- * receives the response through the codec vtable once it has passed the filters' encode path. */
+/* A codec-neutral HTTP stream (one request/response exchange) and its filter manager. The
+ * connection manager creates it when request headers arrive, feeds request events in
+ * (or_stream_decode_*), and receives the response through the codec vtable once it has passed the
+ * filters' encode path. */
 #ifndef OR_HTTP_STREAM_H
 #define OR_HTTP_STREAM_H
 
@@ -30,18 +31,18 @@ struct or_stream_codec {
 
 /* Envoy response flags (access logs, stats). */
 enum {
-    OR_RF_NR = 1 << 0,  /* no route */
-    OR_RF_UH = 1 << 1,  /* no healthy upstream */
-    OR_RF_UF = 1 << 2,  /* upstream connection failure */
-    OR_RF_UO = 1 << 3,  /* upstream overflow (circuit breaker) */
-    OR_RF_UT = 1 << 4,  /* upstream request timeout */
-    OR_RF_UC = 1 << 5,  /* upstream connection termination */
-    OR_RF_URX = 1 << 6, /* retry limit exceeded */
-    OR_RF_DC = 1 << 7,  /* downstream connection termination */
-    OR_RF_LR = 1 << 8,  /* connection local reset */
-    OR_RF_LH = 1 << 9,  /* failed local health check */
+    OR_RF_NR = 1 << 0,   /* no route */
+    OR_RF_UH = 1 << 1,   /* no healthy upstream */
+    OR_RF_UF = 1 << 2,   /* upstream connection failure */
+    OR_RF_UO = 1 << 3,   /* upstream overflow (circuit breaker) */
+    OR_RF_UT = 1 << 4,   /* upstream request timeout */
+    OR_RF_UC = 1 << 5,   /* upstream connection termination */
+    OR_RF_URX = 1 << 6,  /* retry limit exceeded */
+    OR_RF_DC = 1 << 7,   /* downstream connection termination */
+    OR_RF_LR = 1 << 8,   /* connection local reset */
+    OR_RF_LH = 1 << 9,   /* failed local health check */
     OR_RF_DPE = 1 << 10, /* downstream protocol error */
-    OR_RF_SI = 1 << 11, /* stream idle timeout */
+    OR_RF_SI = 1 << 11,  /* stream idle timeout */
 };
 
 enum {
@@ -57,31 +58,31 @@ enum {
 };
 
 struct or_stream {
-    struct or_arena arena;                 /* owns headers, filter instances, small strings */
-    struct or_headers req;                 /* request headers (pseudo-headers first) */
-    struct or_headers resp;                /* response headers */
-    struct or_headers *req_trailers;       /* arena, NULL when none */
-    const struct or_stream_codec *codec;   /* borrowed: static vtable of the connection manager */
-    void *codec_ctx;                       /* borrowed: the connection manager's connection */
-    struct or_worker *worker;              /* borrowed */
-    struct or_wctx *wctx;                  /* borrowed: per-worker proxy state (clusters, pools) */
-    const struct or_hcm_config *hcm;       /* borrowed from the snapshot the connection holds */
-    struct or_http_filter **filters;       /* arena array of arena instances */
+    struct or_arena arena;               /* owns headers, filter instances, small strings */
+    struct or_headers req;               /* request headers (pseudo-headers first) */
+    struct or_headers resp;              /* response headers */
+    struct or_headers *req_trailers;     /* arena, NULL when none */
+    const struct or_stream_codec *codec; /* borrowed: static vtable of the connection manager */
+    void *codec_ctx;                     /* borrowed: the connection manager's connection */
+    struct or_worker *worker;            /* borrowed */
+    struct or_wctx *wctx;                /* borrowed: per-worker proxy state (clusters, pools) */
+    const struct or_hcm_config *hcm;     /* borrowed from the snapshot the connection holds */
+    struct or_http_filter **filters;     /* arena array of arena instances */
     unsigned nfilters;
-    unsigned flags;                        /* OR_STREAM_F_* */
-    int dec_stopped;                       /* filter index where decode stopped, -1 if none */
-    int enc_stopped;                       /* filter index where encode stopped, -1 if none */
-    unsigned dec_headers_next;             /* next filter to get the request headers */
-    unsigned enc_headers_next;             /* encode: filters are walked from nfilters-1 down */
-    struct evbuffer *dec_buf;              /* owned: request body held behind a stopped filter */
-    struct evbuffer *enc_buf;              /* owned: response body held behind a stopped filter */
-    unsigned status;                       /* response status once known */
-    const char *details;                   /* static string: Envoy's response code details */
-    uint32_t resp_flags;                   /* OR_RF_* */
-    uint64_t start_us;                     /* monotonic start time */
-    uint64_t upstream_service_us;          /* upstream request start → response headers */
-    uint64_t bytes_received, bytes_sent;   /* body bytes */
-    struct or_deferred deferred;           /* storage for the deferred free */
+    unsigned flags;                      /* OR_STREAM_F_* */
+    int dec_stopped;                     /* filter index where decode stopped, -1 if none */
+    int enc_stopped;                     /* filter index where encode stopped, -1 if none */
+    unsigned dec_headers_next;           /* next filter to get the request headers */
+    unsigned enc_headers_next;           /* encode: filters are walked from nfilters-1 down */
+    struct evbuffer *dec_buf;            /* owned: request body held behind a stopped filter */
+    struct evbuffer *enc_buf;            /* owned: response body held behind a stopped filter */
+    unsigned status;                     /* response status once known */
+    const char *details;                 /* static string: Envoy's response code details */
+    uint32_t resp_flags;                 /* OR_RF_* */
+    uint64_t start_us;                   /* monotonic start time */
+    uint64_t upstream_service_us;        /* upstream request start → response headers */
+    uint64_t bytes_received, bytes_sent; /* body bytes */
+    struct or_deferred deferred;         /* storage for the deferred free */
 };
 
 /* Sets up a stream; filters come from hcm's chain. 0 or OR_ENOMEM. */

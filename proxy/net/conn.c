@@ -15,8 +15,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* One readv per event fills up to this much; a loop turn reads at most READ_ROUNDS of them so one busy
- * connection cannot starve the others on its worker. */
+/* One readv per event fills up to this much; a loop turn reads at most READ_ROUNDS of them so one
+ * busy connection cannot starve the others on its worker. */
 #define READ_CHUNK 16384
 #define READ_ROUNDS 4
 #define LINGER_MS 1000

@@ -1,6 +1,6 @@
 /* A TCP connection owned by one worker: fd, read/write events, input and output evbuffers, and the
- * handler (HTTP connection manager, upstream client) that consumes its events. Plain sockets only for
- * now; the transport vtable for TLS comes with its own issue. */
+ * handler (HTTP connection manager, upstream client) that consumes its events. Plain sockets only
+ * for now; the transport vtable for TLS comes with its own issue. */
 #ifndef OR_NET_CONN_H
 #define OR_NET_CONN_H
 
@@ -15,49 +15,49 @@ struct evbuffer;
 struct or_conn;
 
 enum or_conn_event {
-    OR_CONN_EV_EOF = 1,       /* peer closed its write side; bytes already read stay in `in` */
-    OR_CONN_EV_ERROR,         /* reset or socket error: the connection is gone */
-    OR_CONN_EV_CONNECTED,     /* outbound connect completed */
-    OR_CONN_EV_CONNECT_FAIL,  /* outbound connect refused/failed */
+    OR_CONN_EV_EOF = 1,      /* peer closed its write side; bytes already read stay in `in` */
+    OR_CONN_EV_ERROR,        /* reset or socket error: the connection is gone */
+    OR_CONN_EV_CONNECTED,    /* outbound connect completed */
+    OR_CONN_EV_CONNECT_FAIL, /* outbound connect refused/failed */
     OR_CONN_EV_CONNECT_TIMEOUT,
 };
 
 /* Callbacks into the owner of the connection. Each may close the connection (the struct stays valid
  * until the end of the loop turn). */
 struct or_conn_handler {
-    void (*on_read)(struct or_conn *c, void *ctx);     /* new bytes in c->in */
-    void (*on_drained)(struct or_conn *c, void *ctx);  /* c->out fell to the low watermark */
+    void (*on_read)(struct or_conn *c, void *ctx);    /* new bytes in c->in */
+    void (*on_drained)(struct or_conn *c, void *ctx); /* c->out fell to the low watermark */
     void (*on_event)(struct or_conn *c, void *ctx, enum or_conn_event ev);
 };
 
 enum {
-    OR_CONN_F_READ_DISABLED = 1 << 0, /* owner asked for no reads (back-pressure) */
-    OR_CONN_F_CONNECTING = 1 << 1,    /* outbound connect in progress */
-    OR_CONN_F_CLOSED = 1 << 2,        /* fd closed, waiting for deferred free */
-    OR_CONN_F_EOF = 1 << 3,           /* read side saw EOF */
+    OR_CONN_F_READ_DISABLED = 1 << 0,     /* owner asked for no reads (back-pressure) */
+    OR_CONN_F_CONNECTING = 1 << 1,        /* outbound connect in progress */
+    OR_CONN_F_CLOSED = 1 << 2,            /* fd closed, waiting for deferred free */
+    OR_CONN_F_EOF = 1 << 3,               /* read side saw EOF */
     OR_CONN_F_CLOSE_AFTER_FLUSH = 1 << 4, /* close once `out` is written */
-    OR_CONN_F_WRITE_ARMED = 1 << 5,   /* write event pending */
-    OR_CONN_F_LINGER = 1 << 6,        /* write side shut, discarding input until EOF or timer */
-    OR_CONN_F_ABOVE_HIGH = 1 << 7,    /* out passed the high watermark; on_drained fires below low */
+    OR_CONN_F_WRITE_ARMED = 1 << 5,       /* write event pending */
+    OR_CONN_F_LINGER = 1 << 6,            /* write side shut, discarding input until EOF or timer */
+    OR_CONN_F_ABOVE_HIGH = 1 << 7, /* out passed the high watermark; on_drained fires below low */
 };
 
 struct or_conn {
     int fd;
-    uint32_t flags;                     /* OR_CONN_F_* */
-    struct or_worker *worker;           /* borrowed: the thread that owns this connection */
-    struct event rev;                   /* read readiness */
-    struct event wev;                   /* write readiness / connect completion */
-    struct event timer;                 /* connect timeout, linger timeout */
-    struct evbuffer *in;                /* owned */
-    struct evbuffer *out;               /* owned */
-    const struct or_conn_handler *h;    /* borrowed: static vtable of the owner */
-    void *ctx;                          /* borrowed: the owner */
-    uint32_t high_wm;                   /* out above this: owner should stop producing */
-    uint32_t low_wm;                    /* out below this after being high: on_drained */
-    uint64_t rx_bytes, tx_bytes;        /* totals for stats and access logs */
-    struct sockaddr_storage peer;       /* remote address */
-    struct sockaddr_storage local;      /* local address */
-    struct or_deferred deferred;        /* storage for the deferred free */
+    uint32_t flags;                  /* OR_CONN_F_* */
+    struct or_worker *worker;        /* borrowed: the thread that owns this connection */
+    struct event rev;                /* read readiness */
+    struct event wev;                /* write readiness / connect completion */
+    struct event timer;              /* connect timeout, linger timeout */
+    struct evbuffer *in;             /* owned */
+    struct evbuffer *out;            /* owned */
+    const struct or_conn_handler *h; /* borrowed: static vtable of the owner */
+    void *ctx;                       /* borrowed: the owner */
+    uint32_t high_wm;                /* out above this: owner should stop producing */
+    uint32_t low_wm;                 /* out below this after being high: on_drained */
+    uint64_t rx_bytes, tx_bytes;     /* totals for stats and access logs */
+    struct sockaddr_storage peer;    /* remote address */
+    struct sockaddr_storage local;   /* local address */
+    struct or_deferred deferred;     /* storage for the deferred free */
 };
 
 /* Wraps an accepted, non-blocking fd. Reads start at once. NULL on OOM (fd left open). */
@@ -76,11 +76,11 @@ void or_conn_flush(struct or_conn *c);
 bool or_conn_above_high_watermark(const struct or_conn *c);
 /* Stops or restarts reading (back-pressure towards the peer). */
 void or_conn_read_disable(struct or_conn *c, bool disable);
-/* Closes now: events removed, fd closed, struct freed at the end of the loop turn. Pending output is
- * dropped. */
+/* Closes now: events removed, fd closed, struct freed at the end of the loop turn. Pending output
+ * is dropped. */
 void or_conn_close(struct or_conn *c);
-/* Closes once c->out is written, then shuts the write side and discards input until the peer closes or
- * a short timer fires, so the peer reads our last response before any reset. */
+/* Closes once c->out is written, then shuts the write side and discards input until the peer closes
+ * or a short timer fires, so the peer reads our last response before any reset. */
 void or_conn_close_after_flush(struct or_conn *c);
 /* Closes with a TCP RST (SO_LINGER 0): used when a response cannot be completed. */
 void or_conn_reset(struct or_conn *c);

@@ -27,7 +27,7 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 }
 
 int or_listen_open(const struct sockaddr *addr, socklen_t len, uint32_t count,
-                   struct or_listen_socket *socks, struct or_err_detail *err)
+                   struct or_listen_socket *socks, bool v6only, struct or_err_detail *err)
 {
     struct sockaddr_storage bind_addr;
     memcpy(&bind_addr, addr, len);
@@ -41,6 +41,10 @@ int or_listen_open(const struct sockaddr *addr, socklen_t len, uint32_t count,
         int one = 1;
         setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+        if (addr->sa_family == AF_INET6) {
+            int v6 = v6only ? 1 : 0;
+            setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6));
+        }
         if (bind(s->fd, (struct sockaddr *)&bind_addr, len) != 0 || listen(s->fd, 4096) != 0) {
             close(s->fd);
             goto fail;
@@ -51,7 +55,8 @@ int or_listen_open(const struct sockaddr *addr, socklen_t len, uint32_t count,
             socklen_t gl = sizeof(got);
             getsockname(s->fd, (struct sockaddr *)&got, &gl);
             if (got.ss_family == AF_INET)
-                ((struct sockaddr_in *)&bind_addr)->sin_port = ((struct sockaddr_in *)&got)->sin_port;
+                ((struct sockaddr_in *)&bind_addr)->sin_port =
+                    ((struct sockaddr_in *)&got)->sin_port;
             else if (got.ss_family == AF_INET6)
                 ((struct sockaddr_in6 *)&bind_addr)->sin6_port =
                     ((struct sockaddr_in6 *)&got)->sin6_port;

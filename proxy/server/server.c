@@ -1,0 +1,428 @@
+#include "proxy/server/server.h"
+#include "proxy/admin/admin.h"
+#include "proxy/config/load.h"
+#include "proxy/config/reflect.h"
+#include "proxy/config/snapshot.h"
+#include "proxy/core/log.h"
+#include "proxy/http/hcm_h1.h"
+#include "proxy/server/state.h"
+#include "proxy/server/wctx.h"
+#include "proxy/upstream/cluster.h"
+#include "proxy/upstream/cluster_manager.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+struct server {
+    const struct or_options *opts;                 /* borrowed */
+    Envoy__Config__Bootstrap__V3__Bootstrap *boot; /* owned */
+    struct or_snapshot *snap;                      /* owned */
+    struct event_base *base;                       /* owned: the main thread's loop */
+    struct or_admin *admin;                        /* owned */
+    struct or_cluster_manager *cm;                 /* owned */
+    struct or_worker *workers;                     /* owned array */
+    struct or_wctx *wctxs;                         /* owned array, parallel to workers */
+    uint32_t n_workers;
+    uint32_t started_workers;
+    struct or_listen_socket *socks; /* owned: [listener * n_workers + worker] */
+    enum or_server_state state;
+    time_t start;
+    struct event *sig_term; /* owned */
+    struct event *sig_int;  /* owned */
+    int exit_code;
+};
+
+/* ---- admin callbacks ---- */
+
+static enum or_server_state admin_state(void *ctx)
+{
+    return ((struct server *)ctx)->state;
+}
+
+static uint64_t admin_uptime(void *ctx)
+{
+    return (uint64_t)(time(NULL) - ((struct server *)ctx)->start);
+}
+
+static void admin_node(void *ctx, struct or_admin_node *out)
+{
+    struct server *s = ctx;
+    const Envoy__Config__Core__V3__Node *n = s->boot->node;
+    if (n == NULL)
+        return;
+    out->id = n->id;
+    out->cluster = n->cluster;
+    if (n->locality != NULL) {
+        out->region = n->locality->region;
+        out->zone = n->locality->zone;
+        out->sub_zone = n->locality->sub_zone;
+    }
+    if (n->user_agent_name != NULL && n->user_agent_name[0] != '\0')
+        out->user_agent_name = n->user_agent_name;
+}
+
+static const struct or_options *admin_options(void *ctx)
+{
+    return ((struct server *)ctx)->opts;
+}
+
+static void admin_quit(void *ctx)
+{
+    struct server *s = ctx;
+    or_log_info("main", "shutting down: quitquitquit");
+    event_base_loopbreak(s->base);
+}
+
+static const struct or_admin_ops admin_ops = {
+    .state = admin_state,
+    .uptime_s = admin_uptime,
+    .node = admin_node,
+    .options = admin_options,
+    .quit = admin_quit,
+};
+
+/* ---- worker messages ---- */
+
+struct hostset_msg {
+    uint32_t cluster;      /* index in the snapshot */
+    struct or_hostset *hs; /* ref, handed to the worker */
+};
+
+static void on_hostset_msg(struct or_worker *w, void *arg)
+{
+    struct hostset_msg *m = arg;
+    struct or_wctx *wc = w->ctx;
+    or_wcluster_set_hosts(&wc->clusters[m->cluster], m->hs);
+    free(m);
+}
+
+static void on_accept(struct or_worker *w, void *ctx, int fd, const struct sockaddr *peer,
+                      socklen_t peerlen)
+{
+    struct or_listener_rt *l = ctx;
+    or_hcm_h1_accept(w, w->ctx, l->hcm, fd, peer, peerlen);
+}
+
+static void on_start_listeners(struct or_worker *w, void *arg)
+{
+    struct server *s = arg;
+    struct or_wctx *wc = w->ctx;
+    for (uint32_t i = 0; i < s->snap->n_listeners; i++)
+        or_listen_start(&s->socks[i * s->n_workers + w->id], w, on_accept, &s->snap->listeners[i]);
+    (void)wc;
+}
+
+static void on_shutdown(struct or_worker *w, void *arg)
+{
+    struct server *s = arg;
+    struct or_wctx *wc = w->ctx;
+    for (uint32_t i = 0; i < s->snap->n_listeners; i++)
+        or_listen_stop(&s->socks[i * s->n_workers + w->id]);
+    or_hcm_h1_close_all(wc);
+    for (uint32_t i = 0; i < wc->n_clusters; i++)
+        or_wcluster_deinit(&wc->clusters[i]);
+    event_base_loopexit(w->base, NULL);
+}
+
+/* ---- cluster manager callbacks (main thread) ---- */
+
+static void cm_on_hostset(void *ctx, struct or_cluster *c, struct or_hostset *hs)
+{
+    struct server *s = ctx;
+    int ci = or_snapshot_cluster_index(s->snap, c->name, strlen(c->name));
+    if (ci >= 0) {
+        for (uint32_t i = 0; i < s->n_workers; i++) {
+            struct hostset_msg *m = malloc(sizeof(*m));
+            if (m == NULL)
+                continue;
+            m->cluster = (uint32_t)ci;
+            m->hs = or_hostset_ref(hs);
+            if (or_worker_post(&s->workers[i], on_hostset_msg, m) != 0) {
+                or_hostset_unref(m->hs);
+                free(m);
+            }
+        }
+    }
+    or_hostset_unref(hs);
+}
+
+static void cm_on_initialized(void *ctx)
+{
+    struct server *s = ctx;
+    for (uint32_t i = 0; i < s->n_workers; i++)
+        or_worker_post(&s->workers[i], on_start_listeners, s);
+    s->state = OR_SERVER_LIVE;
+    or_log_info("main", "all clusters initialized; listeners started, server LIVE");
+}
+
+static const struct or_cluster_manager_cbs cm_cbs = {
+    .on_hostset = cm_on_hostset,
+    .on_initialized = cm_on_initialized,
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *s = arg;
+    or_log_info("main", "caught %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    event_base_loopbreak(s->base);
+}
+
+/* ---- start-up ---- */
+
+static void apply_cli_node_overrides(struct server *s)
+{
+    const struct or_options *o = s->opts;
+    if (o->service_node[0] == '\0' && o->service_cluster[0] == '\0' && o->service_zone[0] == '\0')
+        return;
+    Envoy__Config__Core__V3__Node *n = s->boot->node;
+    if (n == NULL) {
+        n = malloc(sizeof(*n));
+        if (n == NULL)
+            return;
+        envoy__config__core__v3__node__init(n);
+        s->boot->node = n;
+    }
+    if (o->service_node[0] != '\0') {
+        if (n->id != protobuf_c_empty_string)
+            free(n->id);
+        n->id = strdup(o->service_node);
+    }
+    if (o->service_cluster[0] != '\0') {
+        if (n->cluster != protobuf_c_empty_string)
+            free(n->cluster);
+        n->cluster = strdup(o->service_cluster);
+    }
+    if (o->service_zone[0] != '\0') {
+        if (n->locality == NULL) {
+            n->locality = malloc(sizeof(*n->locality));
+            if (n->locality == NULL)
+                return;
+            envoy__config__core__v3__locality__init(n->locality);
+        }
+        if (n->locality->zone != protobuf_c_empty_string)
+            free(n->locality->zone);
+        n->locality->zone = strdup(o->service_zone);
+    }
+}
+
+static int load_config(struct server *s)
+{
+    struct or_err_detail err = {{0}, {0}};
+    char msg[1024];
+    const char *path = s->opts->config_path;
+    const char *yaml = s->opts->config_yaml;
+    if (or_config_load_bootstrap(path[0] ? path : NULL, yaml[0] ? yaml : NULL, &s->boot, &err) !=
+        0) {
+        or_err_format(&err, msg, sizeof(msg));
+        fprintf(stderr, "error initializing configuration '%s': %s\n", path, msg);
+        return -1;
+    }
+    apply_cli_node_overrides(s);
+    if (or_snapshot_build(s->boot, &s->snap, &err) != 0) {
+        or_err_format(&err, msg, sizeof(msg));
+        fprintf(stderr, "error initializing configuration '%s': %s\n", path, msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int start_admin(struct server *s)
+{
+    const Envoy__Config__Bootstrap__V3__Admin *a = s->boot->admin;
+    if (a == NULL || a->address == NULL)
+        return 0; /* Envoy runs without an admin endpoint when none is configured. */
+    if (a->access_log_path != NULL && a->access_log_path[0] != '\0') {
+        fprintf(stderr,
+                "error initializing configuration '%s': admin.access_log_path: admin access "
+                "logs are not supported yet\n",
+                s->opts->config_path);
+        return -1;
+    }
+    struct or_admin_listen l;
+    memset(&l, 0, sizeof(l));
+    if (a->address->address_case == ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_PIPE) {
+        l.pipe_path = a->address->pipe->path;
+        l.pipe_mode = a->address->pipe->mode;
+    } else if (a->address->address_case ==
+               ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_SOCKET_ADDRESS) {
+        l.ip = a->address->socket_address->address;
+        l.port = (uint16_t)a->address->socket_address->port_value;
+        l.ipv4_compat = a->address->socket_address->ipv4_compat;
+    }
+    struct or_err_detail err = {{0}, {0}};
+    if (or_admin_start(&s->admin, s->base, &l, &admin_ops, s, &err) != 0) {
+        char msg[1024];
+        or_err_format(&err, msg, sizeof(msg));
+        fprintf(stderr, "error initializing admin: %s\n", msg);
+        return -1;
+    }
+    if (s->opts->admin_address_path[0] != '\0')
+        or_admin_write_address_file(s->admin, s->opts->admin_address_path);
+    char addr[128];
+    or_admin_address(s->admin, addr, sizeof(addr));
+    or_log_info("main", "admin address: %s", addr);
+    return 0;
+}
+
+static int open_listeners(struct server *s)
+{
+    uint32_t nl = s->snap->n_listeners;
+    s->socks = calloc((size_t)nl * s->n_workers + 1, sizeof(*s->socks));
+    if (s->socks == NULL)
+        return -1;
+    for (uint32_t i = 0; i < nl * s->n_workers; i++)
+        s->socks[i].fd = -1;
+    for (uint32_t i = 0; i < nl; i++) {
+        struct or_listener_rt *l = &s->snap->listeners[i];
+        struct or_err_detail err = {{0}, {0}};
+        if (or_listen_open((struct sockaddr *)&l->addr, l->addrlen, s->n_workers,
+                           &s->socks[i * s->n_workers], l->v6only, &err) != 0) {
+            fprintf(stderr, "cannot bind '%s' for listener '%s': %s\n", l->addr_str, l->name,
+                    err.msg);
+            return -1;
+        }
+        or_log_info("main", "listener '%s' on %s", l->name, l->addr_str);
+    }
+    return 0;
+}
+
+static int start_workers(struct server *s)
+{
+    s->workers = calloc(s->n_workers, sizeof(*s->workers));
+    s->wctxs = calloc(s->n_workers, sizeof(*s->wctxs));
+    if (s->workers == NULL || s->wctxs == NULL)
+        return -1;
+    for (uint32_t i = 0; i < s->n_workers; i++) {
+        struct or_worker *w = &s->workers[i];
+        struct or_wctx *wc = &s->wctxs[i];
+        if (or_worker_init(w, i) != 0)
+            return -1;
+        w->ctx = wc;
+        wc->w = w;
+        wc->snap = s->snap;
+        or_list_init(&wc->dconns);
+        wc->n_clusters = s->snap->n_clusters;
+        wc->clusters = calloc(wc->n_clusters + 1, sizeof(*wc->clusters));
+        if (wc->clusters == NULL)
+            return -1;
+        for (uint32_t c = 0; c < wc->n_clusters; c++)
+            if (or_wcluster_init(&wc->clusters[c], w, s->snap->clusters[c], &s->snap->loads[c]) !=
+                0)
+                return -1;
+    }
+    for (uint32_t i = 0; i < s->n_workers; i++) {
+        if (or_worker_start(&s->workers[i]) != 0)
+            return -1;
+        s->started_workers++;
+    }
+    return 0;
+}
+
+static void stop_workers(struct server *s)
+{
+    for (uint32_t i = 0; i < s->started_workers; i++) {
+        or_worker_post(&s->workers[i], on_shutdown, s);
+        pthread_join(s->workers[i].thread, NULL);
+    }
+    for (uint32_t i = 0; s->workers != NULL && i < s->n_workers; i++) {
+        if (s->workers[i].base == NULL)
+            continue;
+        if (i >= s->started_workers)
+            for (uint32_t c = 0; c < s->wctxs[i].n_clusters; c++)
+                or_wcluster_deinit(&s->wctxs[i].clusters[c]);
+        free(s->wctxs[i].clusters);
+        or_worker_deinit(&s->workers[i]);
+    }
+    free(s->workers);
+    free(s->wctxs);
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int or_server_main(const struct or_options *opts)
+{
+    struct server srv;
+    struct server *s = &srv;
+    memset(s, 0, sizeof(*s));
+    s->opts = opts;
+    s->state = OR_SERVER_PRE_INITIALIZING;
+    s->start = time(NULL);
+    s->exit_code = 1;
+    if (opts->allow_unknown_static_fields)
+        or_log_warn("main", "--allow-unknown-static-fields is accepted, but unknown fields are "
+                            "still rejected");
+    if (load_config(s) != 0)
+        goto out;
+    if (opts->mode == OR_MODE_VALIDATE) {
+        printf("configuration '%s' OK\n", opts->config_path);
+        s->exit_code = 0;
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    s->n_workers = opts->concurrency ? opts->concurrency : 1;
+    s->base = event_base_new();
+    if (s->base == NULL)
+        goto out;
+    if (start_admin(s) != 0)
+        goto out;
+    s->state = OR_SERVER_INITIALIZING;
+    if (open_listeners(s) != 0)
+        goto out;
+    if (start_workers(s) != 0)
+        goto out;
+    s->cm = or_cluster_manager_new(s->base, NULL, &cm_cbs, s);
+    if (s->cm == NULL)
+        goto out;
+    for (uint32_t i = 0; i < s->snap->n_clusters; i++)
+        or_cluster_manager_add(s->cm, s->snap->clusters[i]);
+    if (opts->mode == OR_MODE_INIT_ONLY) {
+        s->exit_code = 0;
+        goto out;
+    }
+    s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
+    s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
+    evsignal_add(s->sig_term, NULL);
+    evsignal_add(s->sig_int, NULL);
+    or_cluster_manager_start(s->cm);
+    or_log_info("main", "starting main dispatch loop with %u worker(s)", s->n_workers);
+    event_base_dispatch(s->base);
+    s->state = OR_SERVER_DRAINING;
+    s->exit_code = 0;
+    or_log_info("main", "exiting");
+out:
+    stop_workers(s);
+    if (s->socks != NULL) {
+        for (uint32_t i = 0; s->snap != NULL && i < s->snap->n_listeners * s->n_workers; i++)
+            if (s->socks[i].fd >= 0)
+                or_listen_close(&s->socks[i]);
+        free(s->socks);
+    }
+    or_cluster_manager_free(s->cm);
+    or_admin_stop(s->admin);
+    if (s->sig_term != NULL)
+        event_free(s->sig_term);
+    if (s->sig_int != NULL)
+        event_free(s->sig_int);
+    if (s->base != NULL) {
+        /* Let the resolver finish its cancellations before the base goes. */
+        event_base_loop(s->base, EVLOOP_NONBLOCK);
+        event_base_free(s->base);
+    }
+    or_snapshot_free(s->snap);
+    if (s->boot != NULL)
+        or_config_free(&s->boot->base);
+    return s->exit_code;
+}

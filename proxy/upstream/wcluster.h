@@ -1,0 +1,63 @@
+/* A worker's view of one cluster: its current host set, load balancer state and HTTP/1 connection
+ * pools per host. Only the owning worker touches it; the main thread publishes new host sets
+ * through the worker's mailbox. Circuit-breaker counts are cluster-wide (shared with the other
+ * workers, as Envoy's resource manager), so they are atomics touched when a request or connection
+ * starts/ends. */
+#ifndef OR_UPSTREAM_WCLUSTER_H
+#define OR_UPSTREAM_WCLUSTER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proxy/upstream/host.h"
+#include "proxy/upstream/lb.h"
+
+struct or_cluster;
+struct or_uconn;
+struct or_worker;
+
+/* Cluster-wide counters behind the circuit breakers; owned by the snapshot, shared by workers. */
+struct or_cluster_load {
+    atomic_long cx_active;
+    atomic_long rq_active;
+    atomic_long rq_pending;
+};
+
+/* Someone waiting for a connection to a host (circuit breaker max_connections reached). */
+struct or_pool_waiter {
+    void (*ready)(struct or_pool_waiter *wt, struct or_uconn *uc); /* uc NULL: the wait failed */
+    struct or_pool_waiter *next; /* list link (owned by the waiter itself) */
+    struct or_pool_waiter **pprev;
+};
+
+struct or_whost {
+    struct or_host *host;  /* borrowed through the current host set */
+    struct or_uconn *idle; /* owned list of idle keep-alive connections */
+    uint32_t n_idle;
+    uint32_t active_rq;             /* requests in flight on this worker (least-request) */
+    struct or_pool_waiter *waiters; /* FIFO-ish list of waiters for this host */
+};
+
+struct or_wcluster {
+    const struct or_cluster *cluster; /* borrowed from the snapshot */
+    struct or_cluster_load *load;     /* borrowed from the snapshot */
+    struct or_worker *worker;         /* borrowed */
+    struct or_hostset *hs;            /* ref: current host set, NULL until the first one */
+    struct or_whost *hosts;           /* owned, hs->n_hosts entries parallel to hs->hosts */
+    struct or_lb_host_view *views;    /* owned, parallel too */
+    struct or_lb lb;
+    uint32_t n_waiters; /* pending requests on this worker */
+};
+
+int or_wcluster_init(struct or_wcluster *wc, struct or_worker *w, const struct or_cluster *c,
+                     struct or_cluster_load *load);
+/* Replaces the host set (takes over the caller's reference). Pools of hosts that remain are kept;
+ * idle connections to removed hosts are closed. */
+int or_wcluster_set_hosts(struct or_wcluster *wc, struct or_hostset *hs);
+void or_wcluster_deinit(struct or_wcluster *wc);
+/* Picks a host with the cluster's load balancer; -1 when there is none. */
+int or_wcluster_choose(struct or_wcluster *wc);
+struct or_whost *or_wcluster_whost(struct or_wcluster *wc, const struct or_host *h);
+
+#endif
