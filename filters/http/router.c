@@ -13,6 +13,7 @@
 #include "proxy/upstream/cluster.h"
 #include "proxy/upstream/pool.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -176,6 +177,23 @@ static void arm_route_timeout(struct router *r)
 }
 
 /* Request bytes go straight to the connection once its head is out, else wait in `pending`. */
+/* Sends what the upstream connection holds, unless we are inside a batch of downstream parsing:
+ * then it waits for the batch to end, so a request found malformed later in the same bytes is
+ * dropped whole and nothing of it reaches the upstream. */
+static void push(struct router *r)
+{
+    struct or_stream *s = S(r);
+    if (r->uc == NULL || !(r->flags & R_HEAD_SENT) || (s->flags & OR_STREAM_F_IN_DECODE))
+        return;
+    or_conn_flush(r->uc->conn);
+    if (r->uc != NULL && or_conn_above_high_watermark(r->uc->conn) &&
+        !(r->flags & R_PAUSED_DOWN)) {
+        r->flags |= R_PAUSED_DOWN;
+        r->uc->conn->flags |= OR_CONN_F_ABOVE_HIGH;
+        or_stream_read_disable(s, true);
+    }
+}
+
 static void send_body(struct router *r, struct evbuffer *b, bool end)
 {
     struct evbuffer *out = (r->uc != NULL && (r->flags & R_HEAD_SENT)) ? r->uc->conn->out : NULL;
@@ -194,19 +212,14 @@ static void send_body(struct router *r, struct evbuffer *b, bool end)
     }
     if (end)
         r->flags |= R_REQ_BODY_END;
-    if (out == r->pending) {
-        /* Not connected yet: hold at most one buffer's worth before pushing back. */
-        uint32_t limit = r->wc->cluster->per_connection_buffer_limit_bytes;
-        if (evbuffer_get_length(out) > limit && !(r->flags & R_PAUSED_DOWN)) {
-            r->flags |= R_PAUSED_DOWN;
-            or_stream_read_disable(S(r), true);
-        }
+    if (out != r->pending) {
+        push(r);
         return;
     }
-    or_conn_flush(r->uc->conn);
-    if (r->uc != NULL && or_conn_above_high_watermark(r->uc->conn) && !(r->flags & R_PAUSED_DOWN)) {
+    /* Not connected yet: hold at most one buffer's worth before pushing back. */
+    uint32_t limit = r->wc->cluster->per_connection_buffer_limit_bytes;
+    if (evbuffer_get_length(out) > limit && !(r->flags & R_PAUSED_DOWN)) {
         r->flags |= R_PAUSED_DOWN;
-        r->uc->conn->flags |= OR_CONN_F_ABOVE_HIGH;
         or_stream_read_disable(S(r), true);
     }
 }
@@ -253,7 +266,7 @@ static void start_request(struct router *r)
             or_stream_read_disable(s, false);
         }
     }
-    or_conn_flush(c);
+    push(r);
 }
 
 static void got_conn(struct router *r, struct or_uconn *uc, bool connected)
@@ -525,10 +538,19 @@ static void up_on_event(struct or_conn *c, void *ctx, enum or_conn_event ev)
         r->uc->connected = true;
         start_request(r);
         return;
-    case OR_CONN_EV_CONNECT_FAIL:
-        fail_before_headers(r, 503, RESET_PREFIX "connection failure",
-                            "upstream_reset_before_response_started{connection_failure}", OR_RF_UF);
+    case OR_CONN_EV_CONNECT_FAIL: {
+        /* Envoy's text since 1.2x carries the transport failure reason. */
+        char *body = or_arena_alloc(&S(r)->arena, 256);
+        if (body != NULL)
+            snprintf(body, 256,
+                     RESET_PREFIX "remote connection failure, transport failure reason: "
+                                  "delayed connect error: %s",
+                     strerror(c->sock_err ? c->sock_err : ECONNREFUSED));
+        fail_before_headers(r, 503, body != NULL ? body : RESET_PREFIX "connection failure",
+                            "upstream_reset_before_response_started{remote_connection_failure}",
+                            OR_RF_UF);
         return;
+    }
     case OR_CONN_EV_CONNECT_TIMEOUT:
         fail_before_headers(r, 503, RESET_PREFIX "connection timeout",
                             "upstream_reset_before_response_started{connection_timeout}", OR_RF_UF);
@@ -641,6 +663,13 @@ static void router_on_downstream_watermark(struct or_http_filter *f, bool above)
         or_conn_read_disable(r->uc->conn, above);
 }
 
+static void router_on_decode_batch_end(struct or_http_filter *f)
+{
+    struct router *r = (struct router *)f;
+    if (!(r->flags & R_DONE))
+        push(r);
+}
+
 static void router_on_reset(struct or_http_filter *f)
 {
     release((struct router *)f, false);
@@ -669,4 +698,5 @@ const struct or_http_filter_type or_router_filter_type = {
     .on_reset = router_on_reset,
     .on_destroy = router_on_destroy,
     .on_downstream_watermark = router_on_downstream_watermark,
+    .on_decode_batch_end = router_on_decode_batch_end,
 };

@@ -28,10 +28,10 @@ typedef Envoy__Type__Matcher__V3__RegexMatcher RegexMatcher;
 typedef Envoy__Type__Matcher__V3__StringMatcher StringMatcher;
 typedef Envoy__Config__Core__V3__DataSource DataSource;
 
-static int fail(struct or_err_detail *err, const char *path, const char *fmt, ...)
+static int reject(struct or_err_detail *err, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int fail(struct or_err_detail *err, const char *path, const char *fmt, ...)
+static int reject(struct or_err_detail *err, const char *path, const char *fmt, ...)
 {
     if (err == NULL)
         return OR_EINVAL;
@@ -44,10 +44,10 @@ static int fail(struct or_err_detail *err, const char *path, const char *fmt, ..
 }
 
 /* A builder call failed: keep its message (or say OOM) and name the field. */
-static int fail_from(int rc, struct or_err_detail *err, const char *path)
+static int reject_from(int rc, struct or_err_detail *err, const char *path)
 {
     if (rc == OR_ENOMEM)
-        return fail(err, path, "out of memory");
+        return reject(err, path, "out of memory");
     if (err != NULL)
         snprintf(err->path, sizeof(err->path), "%s", path ? path : "");
     return rc;
@@ -131,7 +131,7 @@ static int check_fields(const ProtobufCMessage *m, const char *const *handled, c
         if (!known && field_is_set(m, f)) {
             char p[PATH_MAX_LEN];
             sub(p, path, "%s", f->name);
-            return fail(err, p, "field not supported by this proxy (%s.%s)", d->name, f->name);
+            return reject(err, p, "field not supported by this proxy (%s.%s)", d->name, f->name);
         }
     }
     return 0;
@@ -156,14 +156,14 @@ static const char *nz(const char *s)
 static int header_chars(const char *s, const char *path, struct or_err_detail *err)
 {
     if (s != NULL && strpbrk(s, "\r\n") != NULL)
-        return fail(err, path, "value does not match regex pattern \"^[^\\x00\\n\\r]*$\"");
+        return reject(err, path, "value does not match regex pattern \"^[^\\x00\\n\\r]*$\"");
     return 0;
 }
 
 static int min_len1(const char *s, const char *path, struct or_err_detail *err)
 {
     if (s == NULL || s[0] == '\0')
-        return fail(err, path, "value length must be at least 1 runes");
+        return reject(err, path, "value length must be at least 1 runes");
     return 0;
 }
 
@@ -172,13 +172,13 @@ static int duration_ms(const Google__Protobuf__Duration *d, const char *path, ui
                        struct or_err_detail *err)
 {
     if (d->seconds < 0 || d->nanos < 0)
-        return fail(err, path,
-                    "Invalid duration: Expected positive duration: seconds: %lld "
-                    "nanos: %d",
-                    (long long)d->seconds, (int)d->nanos);
+        return reject(err, path,
+                      "Invalid duration: Expected positive duration: seconds: %lld "
+                      "nanos: %d",
+                      (long long)d->seconds, (int)d->nanos);
     if (d->nanos > 999999999 || d->seconds > 315576000000LL)
-        return fail(err, path, "Duration out-of-range: seconds: %lld nanos: %d",
-                    (long long)d->seconds, (int)d->nanos);
+        return reject(err, path, "Duration out-of-range: seconds: %lld nanos: %d",
+                      (long long)d->seconds, (int)d->nanos);
     *ms = (uint64_t)d->seconds * 1000 + (uint64_t)d->nanos / 1000000;
     return 0;
 }
@@ -249,10 +249,10 @@ static int string_spec(const StringMatcher *sm, const char *path, struct or_stri
     case ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_SAFE_REGEX:
         sub(p, path, "safe_regex");
         if (sm->safe_regex == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         if (sm->ignore_case) {
             sub(p, path, "ignore_case");
-            return fail(err, p, "ignore_case has no effect for safe_regex.");
+            return reject(err, p, "ignore_case has no effect for safe_regex.");
         }
         if ((rc = regex_spec(sm->safe_regex, p, &s->value, &s->max_program_size, &s->legacy_limit,
                              err)) != 0)
@@ -261,9 +261,9 @@ static int string_spec(const StringMatcher *sm, const char *path, struct or_stri
         s->kind = OR_SM_REGEX;
         break;
     default:
-        return fail(err, path,
-                    "match_pattern is required: one of exact, prefix, suffix, "
-                    "safe_regex, contains");
+        return reject(err, path,
+                      "match_pattern is required: one of exact, prefix, suffix, "
+                      "safe_regex, contains");
     }
     s->len = strlen(s->value);
     if (s->kind != OR_SM_REGEX)
@@ -305,7 +305,7 @@ static int translate_header(struct or_route_builder *b, const HeaderMatcher *hm,
     case ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_SAFE_REGEX_MATCH:
         sub(p, path, "safe_regex_match");
         if (hm->safe_regex_match == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         s.kind = OR_HM_STRING;
         s.sm.kind = OR_SM_REGEX;
         if ((rc = regex_spec(hm->safe_regex_match, p, &s.sm.value, &s.sm.max_program_size,
@@ -317,7 +317,7 @@ static int translate_header(struct or_route_builder *b, const HeaderMatcher *hm,
     case ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_RANGE_MATCH:
         sub(p, path, "range_match");
         if (hm->range_match == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         CHECK_FIELDS(hm->range_match, p, err, "start", "end");
         s.kind = OR_HM_RANGE;
         s.range_start = hm->range_match->start;
@@ -357,17 +357,17 @@ static int translate_header(struct or_route_builder *b, const HeaderMatcher *hm,
     case ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_STRING_MATCH:
         sub(p, path, "string_match");
         if (hm->string_match == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         s.kind = OR_HM_STRING;
         if ((rc = string_spec(hm->string_match, p, &s.sm, rp, err)) != 0)
             return rc;
         break;
     default:
-        return fail(err, path, "unknown header_match_specifier %d",
-                    (int)hm->header_match_specifier_case);
+        return reject(err, path, "unknown header_match_specifier %d",
+                      (int)hm->header_match_specifier_case);
     }
     rc = or_route_builder_match_header(b, &s, err);
-    return rc ? fail_from(rc, err, rp) : 0;
+    return rc ? reject_from(rc, err, rp) : 0;
 }
 
 static int translate_match(struct or_route_builder *b, const RouteMatch *m, const char *path,
@@ -389,7 +389,7 @@ static int translate_match(struct or_route_builder *b, const RouteMatch *m, cons
     case ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_SAFE_REGEX: {
         sub(p, path, "safe_regex");
         if (m->safe_regex == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         const char *pattern;
         uint32_t max;
         bool legacy;
@@ -400,16 +400,16 @@ static int translate_match(struct or_route_builder *b, const RouteMatch *m, cons
         break;
     }
     default:
-        return fail(err, path, "path_specifier is required: one of prefix, path, safe_regex");
+        return reject(err, path, "path_specifier is required: one of prefix, path, safe_regex");
     }
     if (rc != 0)
-        return fail_from(rc, err, p);
+        return reject_from(rc, err, p);
     if (m->case_sensitive != NULL)
         or_route_builder_case_sensitive(b, m->case_sensitive->value);
     for (size_t k = 0; k < m->n_headers; k++) {
         sub(p, path, "headers[%zu]", k);
         if (m->headers[k] == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         if ((rc = translate_header(b, m->headers[k], p, err)) != 0)
             return rc;
     }
@@ -425,7 +425,7 @@ static int translate_weighted(struct or_route_builder *b, const WeightedCluster 
     CHECK_FIELDS(wc, path, err, "clusters", "total_weight");
     if (wc->n_clusters == 0) {
         sub(p, path, "clusters");
-        return fail(err, p, "value must contain at least 1 item(s)");
+        return reject(err, p, "value must contain at least 1 item(s)");
     }
     /* total_weight is deprecated: current Envoy uses the sum of the weights and ignores it. */
     uint64_t total = 0;
@@ -433,22 +433,22 @@ static int translate_weighted(struct or_route_builder *b, const WeightedCluster 
         const Envoy__Config__Route__V3__WeightedCluster__ClusterWeight *c = wc->clusters[k];
         sub(p, path, "clusters[%zu]", k);
         if (c == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         CHECK_FIELDS(c, p, err, "name", "weight");
         if (c->name == NULL || c->name[0] == '\0')
-            return fail(err, p, "At least one of name or cluster_header need to be specified");
+            return reject(err, p, "At least one of name or cluster_header need to be specified");
         uint32_t w = c->weight ? c->weight->value : 0;
         total += w;
         if (total > UINT32_MAX)
-            return fail(err, path,
-                        "The sum of weights of all weighted clusters of route %s exceeds %u",
-                        route_name, UINT32_MAX);
+            return reject(err, path,
+                          "The sum of weights of all weighted clusters of route %s exceeds %u",
+                          route_name, UINT32_MAX);
         int rc = or_route_builder_action_weighted(b, c->name, w);
         if (rc != 0)
-            return fail_from(rc, err, p);
+            return reject_from(rc, err, p);
     }
     if (total == 0)
-        return fail(err, path, "Sum of weights in the weighted_cluster must be greater than 0.");
+        return reject(err, path, "Sum of weights in the weighted_cluster must be greater than 0.");
     return 0;
 }
 
@@ -466,17 +466,18 @@ static int translate_route_action(struct or_route_builder *b, const RouteAction 
         if ((rc = min_len1(ra->cluster, p, err)) != 0)
             return rc;
         if ((rc = or_route_builder_action_cluster(b, ra->cluster)) != 0)
-            return fail_from(rc, err, p);
+            return reject_from(rc, err, p);
         break;
     case ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_WEIGHTED_CLUSTERS:
         sub(p, path, "weighted_clusters");
         if (ra->weighted_clusters == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         if ((rc = translate_weighted(b, ra->weighted_clusters, p, route_name, err)) != 0)
             return rc;
         break;
     default:
-        return fail(err, path, "cluster_specifier is required: one of cluster, weighted_clusters");
+        return reject(err, path,
+                      "cluster_specifier is required: one of cluster, weighted_clusters");
     }
     if (ra->prefix_rewrite != NULL && ra->prefix_rewrite[0] != '\0') {
         sub(p, path, "prefix_rewrite");
@@ -484,7 +485,7 @@ static int translate_route_action(struct or_route_builder *b, const RouteAction 
             return rc;
         if ((rc = or_route_builder_prefix_rewrite(b, ra->prefix_rewrite,
                                                   strlen(ra->prefix_rewrite))) != 0)
-            return fail_from(rc, err, p);
+            return reject_from(rc, err, p);
     }
     if (ra->host_rewrite_specifier_case ==
             ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HOST_REWRITE_SPECIFIER_HOST_REWRITE_LITERAL &&
@@ -494,7 +495,7 @@ static int translate_route_action(struct or_route_builder *b, const RouteAction 
             return rc;
         if ((rc = or_route_builder_host_rewrite(b, ra->host_rewrite_literal,
                                                 strlen(ra->host_rewrite_literal))) != 0)
-            return fail_from(rc, err, p);
+            return reject_from(rc, err, p);
     }
     if (ra->timeout != NULL) {
         uint64_t ms = 0;
@@ -564,11 +565,11 @@ static int translate_redirect(struct or_route_builder *b, const RedirectAction *
         break;
     default:
         sub(p, path, "response_code");
-        return fail(err, p, "value must be one of the defined enum values");
+        return reject(err, p, "value must be one of the defined enum values");
     }
     r.strip_query = ra->strip_query;
     if ((rc = or_route_builder_action_redirect(b, &r)) != 0)
-        return fail_from(rc, err, path);
+        return reject_from(rc, err, path);
     return 0;
 }
 
@@ -590,14 +591,14 @@ static int read_body(const DataSource *ds, const char *path, size_t max, char **
             return rc;
         struct stat st;
         if (stat(ds->filename, &st) != 0 || !S_ISREG(st.st_mode))
-            return fail(err, p, "response body file %s does not exist", ds->filename);
+            return reject(err, p, "response body file %s does not exist", ds->filename);
         if ((uint64_t)st.st_size > max)
-            return fail(err, p, "response body file %s size is %lld bytes; maximum is %zu",
-                        ds->filename, (long long)st.st_size, max);
+            return reject(err, p, "response body file %s size is %lld bytes; maximum is %zu",
+                          ds->filename, (long long)st.st_size, max);
         FILE *f = fopen(ds->filename, "rb");
         if (f == NULL)
-            return fail(err, p, "cannot read response body file %s: %s", ds->filename,
-                        strerror(errno));
+            return reject(err, p, "cannot read response body file %s: %s", ds->filename,
+                          strerror(errno));
         char *buf = malloc((size_t)st.st_size + 1);
         if (buf == NULL) {
             fclose(f);
@@ -608,7 +609,7 @@ static int read_body(const DataSource *ds, const char *path, size_t max, char **
         fclose(f);
         if (bad || got > max) {
             free(buf);
-            return fail(err, p, "cannot read response body file %s", ds->filename);
+            return reject(err, p, "cannot read response body file %s", ds->filename);
         }
         *body = buf;
         *len = got;
@@ -623,12 +624,12 @@ static int read_body(const DataSource *ds, const char *path, size_t max, char **
         n = strlen(src);
         break;
     default:
-        return fail(err, path,
-                    "specifier is required: one of filename, inline_bytes, "
-                    "inline_string");
+        return reject(err, path,
+                      "specifier is required: one of filename, inline_bytes, "
+                      "inline_string");
     }
     if (n > max)
-        return fail(err, path, "response body size is %zu bytes; maximum is %zu", n, max);
+        return reject(err, path, "response body size is %zu bytes; maximum is %zu", n, max);
     *body = malloc(n + 1);
     if (*body == NULL)
         return OR_ENOMEM;
@@ -645,7 +646,7 @@ static int translate_direct(struct or_route_builder *b, const DirectResponseActi
     CHECK_FIELDS(dr, path, err, "status", "body");
     if (dr->status < 200 || dr->status >= 600) {
         sub(p, path, "status");
-        return fail(err, p, "value must be inside range [200, 600)");
+        return reject(err, p, "value must be inside range [200, 600)");
     }
     char *body = NULL;
     size_t len = 0;
@@ -653,11 +654,11 @@ static int translate_direct(struct or_route_builder *b, const DirectResponseActi
         sub(p, path, "body");
         int rc = read_body(dr->body, p, OR_ROUTE_DEFAULT_MAX_DIRECT_BODY, &body, &len, err);
         if (rc != 0)
-            return rc == OR_ENOMEM ? fail_from(rc, err, p) : rc;
+            return rc == OR_ENOMEM ? reject_from(rc, err, p) : rc;
     }
     int rc = or_route_builder_action_direct(b, dr->status, body ? body : "", len);
     free(body);
-    return rc ? fail_from(rc, err, path) : 0;
+    return rc ? reject_from(rc, err, path) : 0;
 }
 
 /* ---- structure ---- */
@@ -669,30 +670,30 @@ static int translate_route(struct or_route_builder *b, const Route *r, const cha
     int rc;
     CHECK_FIELDS(r, path, err, "match", "route", "redirect", "direct_response", "metadata", "name");
     if ((rc = or_route_builder_add_route(b, nz(r->name))) != 0)
-        return fail_from(rc, err, path);
+        return reject_from(rc, err, path);
     sub(p, path, "match");
     if (r->match == NULL)
-        return fail(err, p, "value is required");
+        return reject(err, p, "value is required");
     if ((rc = translate_match(b, r->match, p, err)) != 0)
         return rc;
     switch (r->action_case) {
     case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_ROUTE:
         sub(p, path, "route");
         if (r->route == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         return translate_route_action(b, r->route, p, nz(r->name), err);
     case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_REDIRECT:
         sub(p, path, "redirect");
         if (r->redirect == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         return translate_redirect(b, r->redirect, p, err);
     case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_DIRECT_RESPONSE:
         sub(p, path, "direct_response");
         if (r->direct_response == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         return translate_direct(b, r->direct_response, p, err);
     default:
-        return fail(err, path, "action is required: one of route, redirect, direct_response");
+        return reject(err, path, "action is required: one of route, redirect, direct_response");
     }
 }
 
@@ -706,10 +707,10 @@ static int translate_vhost(struct or_route_builder *b, const VirtualHost *vh, co
     if ((rc = min_len1(vh->name, p, err)) != 0)
         return rc;
     if ((rc = or_route_builder_add_vhost(b, vh->name)) != 0)
-        return fail_from(rc, err, path);
+        return reject_from(rc, err, path);
     if (vh->n_domains == 0) {
         sub(p, path, "domains");
-        return fail(err, p, "value must contain at least 1 item(s)");
+        return reject(err, p, "value must contain at least 1 item(s)");
     }
     for (size_t j = 0; j < vh->n_domains; j++) {
         sub(p, path, "domains[%zu]", j);
@@ -717,12 +718,12 @@ static int translate_vhost(struct or_route_builder *b, const VirtualHost *vh, co
         if ((rc = header_chars(d, p, err)) != 0)
             return rc;
         if ((rc = or_route_builder_add_domain(b, d, strlen(d))) != 0)
-            return fail_from(rc, err, p);
+            return reject_from(rc, err, p);
     }
     for (size_t j = 0; j < vh->n_routes; j++) {
         sub(p, path, "routes[%zu]", j);
         if (vh->routes[j] == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         if ((rc = translate_route(b, vh->routes[j], p, err)) != 0)
             return rc;
     }
@@ -737,7 +738,7 @@ static int translate_config(struct or_route_builder *b, const RouteConfiguration
     for (size_t i = 0; i < rc->n_virtual_hosts; i++) {
         sub(p, path, "virtual_hosts[%zu]", i);
         if (rc->virtual_hosts[i] == NULL)
-            return fail(err, p, "value is required");
+            return reject(err, p, "value is required");
         int r = translate_vhost(b, rc->virtual_hosts[i], p, err);
         if (r != 0)
             return r;
@@ -752,7 +753,7 @@ int or_route_table_from_proto(const Envoy__Config__Route__V3__RouteConfiguration
     *out = NULL;
     struct or_route_builder *b = or_route_builder_new(nz(rc->name), nz(path));
     if (b == NULL)
-        return fail(err, nz(path), "out of memory");
+        return reject(err, nz(path), "out of memory");
     int r = translate_config(b, rc, nz(path), err);
     if (r != 0) {
         or_route_builder_free(b);
@@ -773,15 +774,15 @@ int or_route_table_validate_clusters(const struct or_route_table *t, const char 
             sub(vp, nz(path), "virtual_hosts[%u].routes[%u].route", i, j);
             if (e->kind == OR_ROUTE_CLUSTER && !has_cluster(ctx, e->cluster.ptr)) {
                 sub(p, vp, "cluster");
-                return fail(err, p, "route: unknown cluster '%s'", e->cluster.ptr);
+                return reject(err, p, "route: unknown cluster '%s'", e->cluster.ptr);
             }
             if (e->kind != OR_ROUTE_WEIGHTED_CLUSTERS)
                 continue;
             for (uint32_t k = 0; k < e->n_weighted; k++)
                 if (!has_cluster(ctx, e->weighted[k].name.ptr)) {
                     sub(p, vp, "weighted_clusters.clusters[%u].name", k);
-                    return fail(err, p, "route: unknown weighted cluster '%s'",
-                                e->weighted[k].name.ptr);
+                    return reject(err, p, "route: unknown weighted cluster '%s'",
+                                  e->weighted[k].name.ptr);
                 }
         }
     }

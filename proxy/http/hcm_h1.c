@@ -218,10 +218,12 @@ static void stream_done(struct dconn *d)
         dispatch(d);
 }
 
+/* Once the response is complete the exchange is over; a request still arriving then means the
+ * connection closes (stream_done). */
 static void maybe_done(struct dconn *d)
 {
     struct or_stream *s = d->stream;
-    if (s != NULL && (s->flags & OR_STREAM_F_ENCODE_END) && (s->flags & OR_STREAM_F_DECODE_END))
+    if (s != NULL && (s->flags & OR_STREAM_F_ENCODE_END))
         stream_done(d);
 }
 
@@ -257,10 +259,11 @@ static void add_forwarding_headers(struct dconn *d, struct or_stream *s)
         /* Envoy appends the peer to x-forwarded-for when it is the edge. */
         const struct or_str *xff = or_headers_get(&s->req, "x-forwarded-for");
         if (xff != NULL && xff->len > 0) {
-            size_t n = xff->len + 2 + strlen(ip);
+            size_t n = xff->len + 1 + strlen(ip);
             char *v = or_arena_alloc(&s->arena, n + 1);
             if (v != NULL) {
-                snprintf(v, n + 1, "%.*s, %s", (int)xff->len, xff->ptr, ip);
+                /* Envoy appends with a bare comma (appendXff). */
+                snprintf(v, n + 1, "%.*s,%s", (int)xff->len, xff->ptr, ip);
                 or_headers_set(&s->req, "x-forwarded-for", v, n);
             }
         } else {
@@ -417,11 +420,15 @@ static void dispatch(struct dconn *d)
         } else if (or_h1_parser_paused(&d->parser)) {
             return;
         }
+        struct or_stream *batch = d->stream;
+        batch->flags |= OR_STREAM_F_IN_DECODE;
         d->flags |= DC_F_IN_DISPATCH;
         int r = or_h1_parser_dispatch(&d->parser, d->conn->in);
         d->flags &= ~DC_F_IN_DISPATCH;
         if (d->flags & DC_F_DEAD)
             return;
+        if (r >= 0 && batch == d->stream)
+            or_stream_decode_batch_end(batch);
         if (r < 0) {
             const struct or_h1_error *e = or_h1_parser_error(&d->parser);
             unsigned status = e->status ? e->status : 400;

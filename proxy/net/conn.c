@@ -107,6 +107,7 @@ struct or_conn *or_conn_connect(struct or_worker *w, const struct sockaddr *addr
     c->flags |= OR_CONN_F_CONNECTING;
     int r = connect(fd, addr, len);
     if (r != 0 && errno != EINPROGRESS) {
+        c->sock_err = errno;
         /* Report the failure from the loop, never from inside the caller's stack. */
         c->flags |= OR_CONN_F_EOF;
         event_active(&c->wev, EV_WRITE, 0);
@@ -261,11 +262,12 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
         int err = 0;
         socklen_t el = sizeof(err);
         if (c->flags & OR_CONN_F_EOF)
-            err = ECONNREFUSED;
+            err = c->sock_err ? c->sock_err : ECONNREFUSED;
         else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
             err = errno;
         c->flags &= ~(OR_CONN_F_CONNECTING | OR_CONN_F_EOF);
         event_del(&c->timer);
+        c->sock_err = err;
         if (err != 0) {
             or_conn_close(c);
             c->h->on_event(c, c->ctx, OR_CONN_EV_CONNECT_FAIL);

@@ -55,6 +55,7 @@ struct or_conn {
     uint32_t high_wm;                /* out above this: owner should stop producing */
     uint32_t low_wm;                 /* out below this after being high: on_drained */
     uint64_t rx_bytes, tx_bytes;     /* totals for stats and access logs */
+    int sock_err;                    /* errno of a failed connect */
     struct sockaddr_storage peer;    /* remote address */
     struct sockaddr_storage local;   /* local address */
     struct or_deferred deferred;     /* storage for the deferred free */

@@ -6,6 +6,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -197,6 +198,8 @@ static bool has_family(const struct evutil_addrinfo *res, int fam)
 static void store_answer(struct or_dns_query *q, int result, const struct evutil_addrinfo *res)
 {
     if (result != 0) {
+        /* evdns reports NXDOMAIN as NONAME; an empty answer comes back as FAIL, like a timeout
+         * or a refusal, so only NXDOMAIN is "not found" here. */
         if (result == EVUTIL_EAI_NONAME || result == EVUTIL_EAI_NODATA)
             q->status = OR_ENOTFOUND;
         else if (result == EVUTIL_EAI_MEMORY)
@@ -275,6 +278,37 @@ static void on_evdns(int result, struct evutil_addrinfo *res, void *arg)
         deliver(q);
 }
 
+/* An IP literal is its own answer. evdns would send an address of the other family to the
+ * nameserver as a name (an A query for "fd00::1"), so literals never reach it. */
+static bool answer_literal(struct or_dns_query *q)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *in = (struct sockaddr_in *)(void *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
+    if (inet_pton(AF_INET, q->name, &in->sin_addr) == 1)
+        ss.ss_family = AF_INET;
+    else if (inet_pton(AF_INET6, q->name, &in6->sin6_addr) == 1)
+        ss.ss_family = AF_INET6;
+    else
+        return false;
+    bool wanted = !(q->family == OR_DNS_V4_ONLY && ss.ss_family != AF_INET) &&
+                  !(q->family == OR_DNS_V6_ONLY && ss.ss_family != AF_INET6);
+    if (!wanted) {
+        q->status = OR_ENOTFOUND;
+        return true;
+    }
+    q->addrs = calloc(1, sizeof(*q->addrs));
+    if (q->addrs == NULL) {
+        q->status = OR_ENOMEM;
+        return true;
+    }
+    q->addrs[0] = ss;
+    q->n_addrs = 1;
+    q->status = OR_OK;
+    return true;
+}
+
 struct or_dns_query *or_dns_resolve(struct or_dns *dns, const char *name, enum or_dns_family family,
                                     or_dns_cb cb, void *arg)
 {
@@ -294,6 +328,11 @@ struct or_dns_query *or_dns_resolve(struct or_dns *dns, const char *name, enum o
     if (q->next != NULL)
         q->next->prev = q;
     dns->queries = q;
+
+    if (answer_literal(q)) {
+        event_active(q->deliver_ev, 0, 0);
+        return q;
+    }
 
     struct evutil_addrinfo hints;
     memset(&hints, 0, sizeof(hints));

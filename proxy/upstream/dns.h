@@ -44,9 +44,12 @@ struct or_dns_options {
 };
 
 /* Result of one lookup. `status` is 0 with n >= 1 addresses, or:
- *   OR_ENOTFOUND  the name does not exist or has no address of the wanted family;
- *   OR_EAGAIN     the lookup failed (timeout, server failure, refused): try again later;
+ *   OR_ENOTFOUND  the name does not exist (NXDOMAIN), or a hosts-file name or IP literal has no
+ *                 address of the wanted family;
+ *   OR_EAGAIN     any other failure: timeout, server failure, refusal, and also an empty answer
+ *                 from a nameserver (evdns reports it like a failure);
  *   OR_ENOMEM     out of memory.
+ * IP literals are answered without a lookup.
  * `addrs` (AF_INET / AF_INET6, port 0, duplicates removed) is only valid during the call. The query
  * is finished and freed when the callback returns. */
 typedef void (*or_dns_cb)(void *arg, int status, const struct sockaddr_storage *addrs, size_t n);

@@ -105,7 +105,7 @@ static void expect(struct event_base *base, struct or_dns *dns, const char *name
     while (want[n] != NULL)
         n++;
     if (n == 0) {
-        assert_int_equal(a.status, OR_ENOTFOUND);
+        assert_true(a.status == OR_ENOTFOUND || a.status == OR_EAGAIN);
         assert_int_equal(a.n, 0);
         return;
     }
@@ -206,8 +206,12 @@ static void test_ip_literals(void **state)
     struct fixture *f = *state;
     expect(f->base, f->dns, "127.0.0.9", OR_DNS_AUTO, WANT("127.0.0.9"));
     expect(f->base, f->dns, "fd00::7", OR_DNS_ALL, WANT("fd00::7"));
+    expect(f->base, f->dns, "fd00::7", OR_DNS_AUTO, WANT("fd00::7"));
     struct answer a = resolve(f->base, f->dns, "fd00::7", OR_DNS_V4_ONLY);
-    assert_int_not_equal(a.status, 0);
+    assert_int_equal(a.status, OR_ENOTFOUND);
+    a = resolve(f->base, f->dns, "127.0.0.9", OR_DNS_V6_ONLY);
+    assert_int_equal(a.status, OR_ENOTFOUND);
+    /* Literals never reach the nameserver. */
     assert_int_equal(f->server.queries, 0);
 }
 
@@ -227,7 +231,8 @@ static void test_server_answers(void **state)
     expect(f->base, f->dns, "v4.test", OR_DNS_V6_ONLY, NONE);
     assert_true(f->server.queries > 0);
 
-    expect(f->base, f->dns, "gone.test", OR_DNS_AUTO, NONE);
+    struct answer a = resolve(f->base, f->dns, "gone.test", OR_DNS_AUTO);
+    assert_int_equal(a.status, OR_ENOTFOUND); /* NXDOMAIN */
     fake_dns_remove(&f->server, "svc.test");
     expect(f->base, f->dns, "svc.test", OR_DNS_V4_ONLY, NONE);
 }
@@ -249,9 +254,10 @@ static void test_cancel(void **state)
     q = or_dns_resolve(f->dns, "slow.test", OR_DNS_V4_ONLY, on_answer, &a);
     assert_non_null(q);
     or_dns_cancel(q);
-    run_for(f->base, 100);
+    while (f->server.queries < 1)
+        event_base_loop(f->base, EVLOOP_ONCE); /* the fake server's socket keeps the loop busy */
+    run_for(f->base, 50);
     assert_int_equal(a.calls, 0);
-    assert_true(f->server.queries >= 1);
 
     /* Later queries still work. */
     expect(f->base, f->dns, "slow.test", OR_DNS_V4_ONLY, WANT("10.9.9.9"));
