@@ -28,6 +28,15 @@ typedef Envoy__Type__Matcher__V3__RegexMatcher RegexMatcher;
 typedef Envoy__Type__Matcher__V3__StringMatcher StringMatcher;
 typedef Envoy__Config__Core__V3__DataSource DataSource;
 
+/* err->path = path, truncated to fit (memcpy: gcc's -Wformat-truncation dislikes the snprintf). */
+static void set_path(struct or_err_detail *err, const char *path)
+{
+    size_t n = path ? strnlen(path, sizeof(err->path) - 1) : 0;
+    if (n)
+        memcpy(err->path, path, n);
+    err->path[n] = '\0';
+}
+
 static int reject(struct or_err_detail *err, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -35,7 +44,7 @@ static int reject(struct or_err_detail *err, const char *path, const char *fmt, 
 {
     if (err == NULL)
         return OR_EINVAL;
-    snprintf(err->path, sizeof(err->path), "%s", path ? path : "");
+    set_path(err, path);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
@@ -49,15 +58,15 @@ static int reject_from(int rc, struct or_err_detail *err, const char *path)
     if (rc == OR_ENOMEM)
         return reject(err, path, "out of memory");
     if (err != NULL)
-        snprintf(err->path, sizeof(err->path), "%s", path ? path : "");
+        set_path(err, path);
     return rc;
 }
 
 static void sub(char *out, const char *parent, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* out = parent + "." + formatted child (just the child when parent is empty; no dot before an
- * index). Truncates at PATH_MAX_LEN. */
+/* out = parent + "." + formatted child (just the child when parent is empty, just the parent
+ * when the child is; no dot before an index). Truncates at PATH_MAX_LEN. */
 static void sub(char *out, const char *parent, const char *fmt, ...)
 {
     char child[PATH_MAX_LEN];
@@ -68,7 +77,7 @@ static void sub(char *out, const char *parent, const char *fmt, ...)
     size_t n = parent ? strnlen(parent, PATH_MAX_LEN - 1) : 0;
     if (n)
         memmove(out, parent, n);
-    if (n > 0 && child[0] != '[' && n < PATH_MAX_LEN - 1)
+    if (n > 0 && child[0] != '\0' && child[0] != '[' && n < PATH_MAX_LEN - 1)
         out[n++] = '.';
     size_t c = strnlen(child, PATH_MAX_LEN - 1 - n);
     memcpy(out + n, child, c);
@@ -267,7 +276,7 @@ static int string_spec(const StringMatcher *sm, const char *path, struct or_stri
     }
     s->len = strlen(s->value);
     if (s->kind != OR_SM_REGEX)
-        snprintf(regex_path, PATH_MAX_LEN, "%s", path);
+        sub(regex_path, path, "%s", "");
     return 0;
 }
 
@@ -289,7 +298,7 @@ static int translate_header(struct or_route_builder *b, const HeaderMatcher *hm,
     memset(&s, 0, sizeof(s));
     s.name = hm->name;
     s.invert = hm->invert_match;
-    snprintf(rp, sizeof(rp), "%s", path);
+    sub(rp, path, "%s", "");
     switch (hm->header_match_specifier_case) {
     case ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER__NOT_SET:
         /* No specifier: Envoy matches on presence. */

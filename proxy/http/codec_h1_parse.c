@@ -455,18 +455,19 @@ static bool connect_target_valid(struct or_str t)
     return true;
 }
 
-/* absolute-form: scheme "://" authority [ path-abempty ] [ "?" query ]. */
+/* absolute-form: scheme "://" authority [ path-abempty ] [ "?" query ]. Returns 0, 1 when
+ * invalid, or OR_ENOMEM. */
 static int absolute_url(struct or_h1_parser *p, struct or_str url, struct or_str *scheme,
                         struct or_str *authority, struct or_str *path)
 {
     size_t i = 0;
     if (url.len == 0 || !isalpha((unsigned char)url.ptr[0]))
-        return -1;
+        return 1;
     while (i < url.len && (isalnum((unsigned char)url.ptr[i]) || url.ptr[i] == '+' ||
                            url.ptr[i] == '-' || url.ptr[i] == '.'))
         i++;
     if (url.len - i < 3 || memcmp(url.ptr + i, "://", 3) != 0)
-        return -1;
+        return 1;
     *scheme = or_str_make(url.ptr, i);
     size_t a = i + 3, e = a;
     while (e < url.len && url.ptr[e] != '/' && url.ptr[e] != '?' && url.ptr[e] != '#')
@@ -474,7 +475,7 @@ static int absolute_url(struct or_h1_parser *p, struct or_str url, struct or_str
     *authority = or_str_make(url.ptr + a, e - a);
     if (authority->len == 0 || !authority_valid(*authority) ||
         memchr(authority->ptr, '@', authority->len) != NULL)
-        return -1;
+        return 1;
     if (e == url.len || url.ptr[e] == '#') {
         *path = OR_STR_LIT("/");
     } else if (url.ptr[e] == '?') {

@@ -181,7 +181,7 @@ class Validate(harness.unittest.TestCase):
 
     def test_issue_flags_accepted(self):
         path = os.path.join(EXAMPLES, "default.yaml")
-        p = run_outrider(["--mode", "validate", "--config-path", path, "-l", "debug",
+        p = run_outrider(["--mode", "validate", "--config-path", path,
                           "--log-level", "warning", "--concurrency", "3",
                           "--service-cluster", "c1", "--service-node", "n1",
                           "--drain-time-s", "20"])

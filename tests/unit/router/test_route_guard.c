@@ -85,6 +85,8 @@ static void test_sub_paths(void **state)
     assert_string_equal(out, "x[2]");
     sub(out, "x.y", "z");
     assert_string_equal(out, "x.y.z");
+    sub(out, "x.y", "%s", "");
+    assert_string_equal(out, "x.y");
     char longp[PATH_MAX_LEN + 50];
     memset(longp, 'p', sizeof(longp) - 1);
     longp[sizeof(longp) - 1] = '\0';
