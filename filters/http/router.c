@@ -55,6 +55,7 @@ struct router {
     struct event timer;       /* route timeout */
     unsigned flags;
     int end_kind;                /* END_*: how the finished response ends downstream */
+    bool keep_alive; /* the response allows reusing the connection */
     struct or_headers *trailers; /* response trailers (stream arena) */
     uint64_t upstream_start_us;
 };
@@ -593,6 +594,7 @@ static int resp_on_headers(void *ctx, struct or_h1_msg *msg)
         or_headers_add(&s->resp, "x-envoy-upstream-service-time", 29, v, (size_t)n);
     }
     r->flags |= R_RESP_HEADERS;
+    r->keep_alive = msg->keep_alive;
     if (msg->end_stream) {
         /* Sent after the parser returns, once the connection is back in the pool. */
         r->end_kind = END_HEADERS;
@@ -636,7 +638,7 @@ static void finish_response(struct router *r)
     struct or_stream *s = S(r);
     int kind = r->end_kind;
     r->end_kind = END_SENT;
-    release(r, !or_h1_parser_closed(&r->parser));
+    release(r, r->keep_alive && !or_h1_parser_closed(&r->parser));
     if (s->flags & OR_STREAM_F_RESET)
         return;
     if (kind == END_HEADERS) {

@@ -97,6 +97,14 @@ static size_t utf8_len(const unsigned char *p, size_t avail)
     return n;
 }
 
+static unsigned utf8_decode(const unsigned char *p, size_t n)
+{
+    unsigned c = n == 1 ? p[0] : n == 2 ? p[0] & 0x1Fu : n == 3 ? p[0] & 0x0Fu : p[0] & 0x07u;
+    for (size_t i = 1; i < n; i++)
+        c = (c << 6) | (p[i] & 0x3Fu);
+    return c;
+}
+
 static void put_string(struct jw *w, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -131,14 +139,25 @@ static void put_string(struct jw *w, const char *s, size_t len)
                 puts_(w, esc);
             }
             i++;
+        } else if (ch == 0x7F) {
+            puts_(w, "\\u007f");
+            i++;
         } else if (ch < 0x80) {
             put(w, (const char *)p + i, 1);
             i++;
         } else {
             size_t n = utf8_len(p + i, len - i);
+            unsigned cp = n ? utf8_decode(p + i, n) : 0;
             if (n == 0) {
                 puts_(w, "\\ufffd"); /* wire strings are not checked for UTF-8; JSON must be */
                 i++;
+            } else if ((cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF ||
+                       cp == 0xFFFE || cp == 0xFFFF) {
+                /* Line breaks and non-printables for YAML (which reads our JSON back) and for
+                 * JavaScript consumers: escaped, the text stays the same. */
+                snprintf(esc, sizeof(esc), "\\u%04x", cp);
+                puts_(w, esc);
+                i += n;
             } else {
                 put(w, (const char *)p + i, n);
                 i += n;

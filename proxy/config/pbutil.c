@@ -1,4 +1,5 @@
-/* proto3 JSON text forms: Duration, Timestamp, base64, shortest doubles, json_name, map detection. */
+/* proto3 JSON text forms: Duration, Timestamp, base64, shortest doubles, json_name, map detection.
+ */
 #include "proxy/config/pbutil.h"
 
 #include <math.h>
@@ -91,8 +92,8 @@ void or_pb_format_duration(int64_t seconds, int32_t nanos, char *buf, size_t len
 {
     char frac[16];
     bool neg = seconds < 0 || nanos < 0;
-    unsigned long long s = seconds < 0 ? (unsigned long long)(-(seconds + 1)) + 1
-                                       : (unsigned long long)seconds;
+    unsigned long long s =
+        seconds < 0 ? (unsigned long long)(-(seconds + 1)) + 1 : (unsigned long long)seconds;
     format_nanos(nanos < 0 ? -nanos : nanos, frac, sizeof(frac));
     snprintf(buf, len, "%s%llu%ss", neg ? "-" : "", s, frac);
 }

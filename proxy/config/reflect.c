@@ -49,7 +49,8 @@ static int oom(struct ctx *c)
     return OR_ENOMEM;
 }
 
-static size_t path_append(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static size_t path_append(struct ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static size_t path_append(struct ctx *c, const char *fmt, ...)
 {
@@ -240,7 +241,7 @@ static enum num_rc parse_unsigned(const char *s, uint64_t max, uint64_t *out)
     if (is_int_text(s)) {
         if (s[0] == '-')
             return all_digits(s + 1) && strspn(s + 1, "0") == strlen(s + 1) ? (*out = 0, NUM_OK)
-                                                                               : NUM_RANGE;
+                                                                            : NUM_RANGE;
         errno = 0;
         unsigned long long v = strtoull(s, NULL, 10);
         if (errno == ERANGE || v > max)
@@ -261,19 +262,20 @@ static enum num_rc parse_unsigned(const char *s, uint64_t max, uint64_t *out)
 
 static enum num_rc parse_double(const char *s, bool plain, double *out)
 {
-    if (strcmp(s, "NaN") == 0 || (plain && (strcmp(s, ".nan") == 0 || strcmp(s, ".NaN") == 0 ||
-                                            strcmp(s, ".NAN") == 0))) {
+    if (strcmp(s, "NaN") == 0 ||
+        (plain && (strcmp(s, ".nan") == 0 || strcmp(s, ".NaN") == 0 || strcmp(s, ".NAN") == 0))) {
         *out = NAN;
         return NUM_OK;
     }
-    if (strcmp(s, "Infinity") == 0 || (plain && (strcmp(s, ".inf") == 0 ||
-                                                 strcmp(s, ".Inf") == 0 || strcmp(s, ".INF") == 0 ||
-                                                 strcmp(s, "+.inf") == 0))) {
+    if (strcmp(s, "Infinity") == 0 ||
+        (plain && (strcmp(s, ".inf") == 0 || strcmp(s, ".Inf") == 0 || strcmp(s, ".INF") == 0 ||
+                   strcmp(s, "+.inf") == 0))) {
         *out = INFINITY;
         return NUM_OK;
     }
     if (strcmp(s, "-Infinity") == 0 ||
-        (plain && (strcmp(s, "-.inf") == 0 || strcmp(s, "-.Inf") == 0 || strcmp(s, "-.INF") == 0))) {
+        (plain &&
+         (strcmp(s, "-.inf") == 0 || strcmp(s, "-.Inf") == 0 || strcmp(s, "-.INF") == 0))) {
         *out = -INFINITY;
         return NUM_OK;
     }
@@ -291,7 +293,8 @@ static enum num_rc parse_double(const char *s, bool plain, double *out)
 static int parse_bool(const struct or_ynode *n)
 {
     static const char *const t[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
-    static const char *const f[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+    static const char *const f[] = {"false", "False", "FALSE", "no", "No",
+                                    "NO",    "off",   "Off",   "OFF"};
     size_t lim = n->plain ? sizeof(t) / sizeof(t[0]) : 1;
     for (size_t i = 0; i < lim; i++) {
         if (strcmp(n->str, t[i]) == 0)
@@ -325,6 +328,8 @@ static int set_scalar(struct ctx *c, const ProtobufCFieldDescriptor *f, const st
     int rc;
     if (n->kind != OR_YNODE_SCALAR)
         return fail(c, "expected %s, got %s", type_desc(f->type), or_ynode_kind_name(n));
+    if (strlen(n->str) != n->len)
+        return fail(c, "values may not contain NUL characters");
     const char *s = n->str;
     int64_t sv = 0;
     uint64_t uv = 0;
@@ -491,8 +496,8 @@ static int fill_struct(struct ctx *c, const struct or_ynode *n, Google__Protobuf
             e->key = key;
             rc = new_value(c, v, &e->value);
         }
-        void *slot = rc == 0 ? grow_repeated(c, st, &google__protobuf__struct__descriptor.fields[0])
-                             : NULL;
+        void *slot =
+            rc == 0 ? grow_repeated(c, st, &google__protobuf__struct__descriptor.fields[0]) : NULL;
         if (slot == NULL) {
             protobuf_c_message_free_unpacked(&e->base, NULL);
             return rc ? rc : OR_ENOMEM;
@@ -588,7 +593,7 @@ static int fill_any(struct ctx *c, const struct or_ynode *n, Google__Protobuf__A
             return 0;
         return fail(c, "missing '@type' in google.protobuf.Any");
     }
-    if (t->kind != OR_YNODE_SCALAR || or_ynode_is_null(t))
+    if (t->kind != OR_YNODE_SCALAR || or_ynode_is_null(t) || strlen(t->str) != t->len)
         return fail(c, "'@type' must be a type URL string");
     if (strchr(t->str, '/') == NULL)
         return fail(c, "invalid type URL '%.128s': expected 'type.googleapis.com/<message name>'",
@@ -617,7 +622,8 @@ static int fill_any(struct ctx *c, const struct or_ynode *n, Google__Protobuf__A
             }
         }
         /* A null "value" is the JSON null for a Value and the default for the others. */
-        if (rc == 0 && val != NULL && (!or_ynode_is_null(val) || d == &google__protobuf__value__descriptor))
+        if (rc == 0 && val != NULL &&
+            (!or_ynode_is_null(val) || d == &google__protobuf__value__descriptor))
             rc = fill_message(c, val, inner, false);
     } else {
         rc = fill_message(c, n, inner, true);
@@ -643,8 +649,10 @@ static int fill_any(struct ctx *c, const struct or_ynode *n, Google__Protobuf__A
 }
 
 static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescriptor *d,
-                                                  const char *key)
+                                                  const char *key, size_t len)
 {
+    if (strlen(key) != len) /* a NUL inside the key must not match a field by its prefix */
+        return NULL;
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, key);
     if (f != NULL)
         return f;
@@ -673,7 +681,8 @@ static int parse_into(struct ctx *c, const ProtobufCFieldDescriptor *f, const st
 
 static bool is_value_field(const ProtobufCFieldDescriptor *f)
 {
-    return f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor == &google__protobuf__value__descriptor;
+    return f->type == PROTOBUF_C_TYPE_MESSAGE &&
+           f->descriptor == &google__protobuf__value__descriptor;
 }
 
 static int set_map(struct ctx *c, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
@@ -799,7 +808,7 @@ static int fill_generic(struct ctx *c, const struct or_ynode *n, ProtobufCMessag
         const struct or_ynode *k = n->items[2 * i], *v = n->items[2 * i + 1];
         if (skip_type_key && strcmp(k->str, "@type") == 0)
             continue;
-        const ProtobufCFieldDescriptor *f = find_field(d, k->str);
+        const ProtobufCFieldDescriptor *f = find_field(d, k->str, k->len);
         if (f == NULL) {
             size_t old = path_field(c, k->str);
             rc = fail(c, "unknown or unsupported field '%.64s' in %s", k->str, d->name);
@@ -837,6 +846,8 @@ static int fill_message(struct ctx *c, const struct or_ynode *n, ProtobufCMessag
         if (n->kind != OR_YNODE_SCALAR)
             return fail(c, "expected a %s string, got %s", dur ? "duration" : "timestamp",
                         or_ynode_kind_name(n));
+        if (strlen(n->str) != n->len)
+            return fail(c, "values may not contain NUL characters");
         if ((dur ? or_pb_parse_duration(n->str, &sec, &nanos, &why)
                  : or_pb_parse_timestamp(n->str, &sec, &nanos, &why)) != 0)
             return fail(c, "invalid %s '%.64s': %s", dur ? "duration" : "timestamp", n->str, why);
@@ -950,8 +961,8 @@ static int check_msg(struct walk *w, const ProtobufCMessage *m, unsigned depth)
         }
         size_t old = walk_push(w, f->name, -1);
         for (size_t j = 0; j < n; j++) {
-            size_t old2 = f->label == PROTOBUF_C_LABEL_REPEATED ? walk_push(w, NULL, (ssize_t)j)
-                                                                : w->plen;
+            size_t old2 =
+                f->label == PROTOBUF_C_LABEL_REPEATED ? walk_push(w, NULL, (ssize_t)j) : w->plen;
             if (f->type == PROTOBUF_C_TYPE_ENUM) {
                 int v = ((const int *)arr)[j];
                 if (protobuf_c_enum_descriptor_get_value(f->descriptor, v) == NULL)

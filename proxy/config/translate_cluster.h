@@ -1,26 +1,25 @@
-/* envoy.config.cluster.v3.Cluster -> struct or_cluster (proxy/upstream/cluster.h), on the main
- * thread.
+/* envoy.config.cluster.v3.Cluster -> struct or_cluster (proxy/upstream/cluster.h), main thread.
  *
  * Every field of our Cluster subset is implemented or rejected with its path:
- *   name                       required, non-empty (uniqueness is checked across clusters by
- *                              or_clusters_from_protos or the caller)
- *   type                       STATIC (default), STRICT_DNS, LOGICAL_DNS; EDS and ORIGINAL_DST are
- *                              errors for now
- *   connect_timeout            > 0, default 5 s
- *   per_connection_buffer_limit_bytes  default 1 MiB
- *   lb_policy                  ROUND_ROBIN (default), LEAST_REQUEST, RANDOM; others are errors
- *   circuit_breakers           thresholds per priority (DEFAULT, HIGH; the first entry of a
- * priority wins, as in Envoy); unset values take Envoy's defaults 1024 / 1024 / 1024 / 3
- *   dns_refresh_rate           > 1 ms, default 5 s (used by DNS types only)
- *   dns_lookup_family          AUTO (default), V4_ONLY, V6_ONLY, V4_PREFERRED, ALL
- *   load_assignment            cluster_name required (Envoy's proto rule, static clusters
- * included); endpoints[].priority must be 0; load_balancing_weight >= 1 (locality and endpoint;
- * default 1 per endpoint); endpoint.address a socket_address (TCP; port_value <= 65535, unset = 0
- * as in Envoy) or, for STATIC only, a pipe; STATIC needs IP literals; LOGICAL_DNS needs exactly one
- * locality with exactly one endpoint; endpoint.hostname and health_status are kept; locality and
- * metadata are inert. Validation messages follow Envoy's (proto constraint wording, "malformed IP
- * address: ...", "LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single
- * lb_endpoint"). */
+ *   name               required, non-empty; unique across clusters (or_clusters_from_protos or
+ *                      the caller checks)
+ *   type               STATIC (default), STRICT_DNS, LOGICAL_DNS; EDS, ORIGINAL_DST: errors for now
+ *   connect_timeout    > 0, default 5 s
+ *   per_connection_buffer_limit_bytes   default 1 MiB
+ *   lb_policy          ROUND_ROBIN (default), LEAST_REQUEST, RANDOM; the others are errors
+ *   circuit_breakers   thresholds for DEFAULT and HIGH (the first entry of a priority wins, as in
+ *                      Envoy); unset values take Envoy's defaults 1024 / 1024 / 1024 / 3
+ *   dns_refresh_rate   > 1 ms, default 5 s (DNS types only)
+ *   dns_lookup_family  AUTO (default), V4_ONLY, V6_ONLY, V4_PREFERRED, ALL
+ *   load_assignment    cluster_name required (Envoy's proto rule, static clusters included);
+ *                      endpoints[].priority must be 0; load_balancing_weight >= 1 (locality and
+ *                      endpoint; 1 per endpoint by default); endpoint.address a TCP
+ *                      socket_address (port_value <= 65535, unset = 0 as in Envoy) or, for
+ *                      STATIC only, a pipe; STATIC needs IP literals; LOGICAL_DNS needs exactly
+ *                      one locality with exactly one endpoint; endpoint.hostname and
+ *                      health_status are kept; locality and metadata are inert.
+ * Messages follow Envoy's: the proto constraint wording, "malformed IP address: ...", "LOGICAL_DNS
+ * clusters must have a single locality_lb_endpoint and a single lb_endpoint". */
 #ifndef OR_CONFIG_TRANSLATE_CLUSTER_H
 #define OR_CONFIG_TRANSLATE_CLUSTER_H
 

@@ -19,11 +19,11 @@ struct anchor {
 };
 
 struct builder {
-    struct or_ytree *t;                 /* borrowed */
-    struct or_err_detail *err;          /* borrowed */
-    struct or_ynode *stack[MAX_DEPTH];  /* open collections, arena-owned */
+    struct or_ytree *t;                /* borrowed */
+    struct or_err_detail *err;         /* borrowed */
+    struct or_ynode *stack[MAX_DEPTH]; /* open collections, arena-owned */
     size_t depth;
-    struct anchor *anchors;             /* arena-owned */
+    struct anchor *anchors; /* arena-owned */
     size_t n_anchors;
     size_t cap_anchors;
     bool have_root;
@@ -125,7 +125,8 @@ static int add_anchor(struct builder *b, const yaml_event_t *ev, const yaml_char
         b->anchors = a;
         b->cap_anchors = cap;
     }
-    const char *copy = or_arena_strndup(&b->t->arena, (const char *)name, strlen((const char *)name));
+    const char *copy =
+        or_arena_strndup(&b->t->arena, (const char *)name, strlen((const char *)name));
     if (copy == NULL)
         return or_err_set(b->err, "", "out of memory");
     b->anchors[b->n_anchors].name = copy;
@@ -370,8 +371,8 @@ static char *fix_surrogates(const char *text, size_t len, size_t *out_len)
                     memcpy(out, text, (size_t)(p - text));
                     o = out + (p - text);
                 }
-                unsigned long cp = 0x10000 + (((unsigned long)hi - 0xD800) << 10) +
-                                   ((unsigned long)lo - 0xDC00);
+                unsigned long cp =
+                    0x10000 + (((unsigned long)hi - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
                 char esc[16];
                 snprintf(esc, sizeof(esc), "\\U%08lX", cp);
                 memcpy(o, esc, 10);

@@ -1,5 +1,6 @@
 /* Internal to proxy/config: a YAML (or JSON) document as a small node tree, so the reflection layer
- * can look a mapping's keys up in any order. Aliases point at the anchored node (the tree is a DAG),
+ * can look a mapping's keys up in any order. Aliases point at the anchored node (the tree is a
+ * DAG),
  * `<<` merge keys are expanded and `!ignore`-tagged entries dropped when a mapping closes. */
 #ifndef OR_CONFIG_YAML_TREE_H
 #define OR_CONFIG_YAML_TREE_H

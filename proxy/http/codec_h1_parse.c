@@ -608,6 +608,8 @@ static int response_head(struct or_h1_parser *p, bool *skip_body)
     struct or_headers *h = p->msg.headers;
     unsigned status = ll->status_code;
 
+    if (status < 100)
+        return fail(p, 502, OR_H1_DETAILS_CODEC_ERROR, "invalid status code");
     p->msg.status = status;
     char *s = or_arena_alloc(p->arena, 4);
     if (s == NULL)

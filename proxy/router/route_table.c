@@ -785,6 +785,8 @@ int or_route_builder_add_domain(struct or_route_builder *b, const char *domain, 
     struct rb_vhost *vh = cur_vhost(b);
     if (vh == NULL)
         return OR_EINVAL;
+    if (domain == NULL)
+        len = 0;
     if (grow((void **)&vh->domains, &vh->cap_domains, vh->n_domains, sizeof(*vh->domains)) != 0)
         return OR_ENOMEM;
     char *d = dup_str(b, domain, len);
@@ -793,7 +795,7 @@ int or_route_builder_add_domain(struct or_route_builder *b, const char *domain, 
     /* Envoy lower-cases domains (Http::LowerCaseString) before indexing them. */
     for (size_t i = 0; i < len; i++)
         d[i] = (char)lc((unsigned char)d[i]);
-    vh->domains[vh->n_domains++] = or_str_make(d, domain ? len : 0);
+    vh->domains[vh->n_domains++] = or_str_make(d, len);
     return 0;
 }
 

@@ -166,8 +166,8 @@ static int apply_answer(struct cm_target *t, const struct sockaddr_storage *addr
                         bool *changed)
 {
     const struct or_cluster_endpoint *ep = t->ep;
-    struct sockaddr_storage *want = calloc(n, sizeof(*want));
-    socklen_t *lens = calloc(n, sizeof(*lens));
+    struct sockaddr_storage *want = calloc(n + 1, sizeof(*want));
+    socklen_t *lens = calloc(n + 1, sizeof(*lens));
     struct or_host **hosts = NULL;
     size_t made = 0;
     int rc = OR_ENOMEM;
@@ -229,10 +229,16 @@ static void on_dns_answer(void *arg, int status, const struct sockaddr_storage *
 {
     struct cm_target *t = arg;
     struct cm_entry *e = t->entry;
+    bool logical = e->cluster->type == OR_CLUSTER_LOGICAL_DNS;
     t->query = NULL;
-    if (status == OR_OK) {
+    /* Envoy (c-ares resolver, dns_nodata_noname_is_success) takes NXDOMAIN as a good answer with no
+     * records: a STRICT_DNS name that stops existing loses its hosts, while LOGICAL_DNS ignores
+     * empty answers and keeps its address. Other failures keep the last good hosts for both. */
+    if (status == OR_OK || (status == OR_ENOTFOUND && !logical)) {
         /* LOGICAL_DNS connects to the first address only (Envoy's logical host). */
-        if (e->cluster->type == OR_CLUSTER_LOGICAL_DNS && n > 1)
+        if (status != OR_OK)
+            n = 0;
+        else if (logical && n > 1)
             n = 1;
         bool changed = false;
         if (apply_answer(t, addrs, n, &changed) != OR_OK) {

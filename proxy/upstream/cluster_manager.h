@@ -11,15 +11,18 @@
  *   or_cluster_manager_free(cm);
  *
  * Host set rules (Envoy's):
- *   STATIC       one host set with every endpoint, built at start (possibly empty).
- *   STRICT_DNS   every endpoint's name is resolved and all its addresses become hosts (with the
- *                endpoint's port, weight, health and hostname, the hostname defaulting to the DNS
- *                name); each name is resolved again dns_refresh_rate after its last answer. The
- * first host set is built once every name has answered or failed once; after that a new host set is
- * published only when the set of addresses changes (order does not count). LOGICAL_DNS  like
- * STRICT_DNS with its single endpoint, keeping only the first address. A failed lookup keeps the
- * last good hosts. A cluster whose first lookups all fail still counts as initialized, with an
- * empty host set, as in Envoy.
+ *   STATIC       One host set with every endpoint, built at start (possibly empty).
+ *   STRICT_DNS   Every endpoint's name is resolved and all its addresses become hosts, with the
+ *                endpoint's port, weight and health, and its hostname (the DNS name if unset).
+ *                Each name is resolved again dns_refresh_rate after its last answer. The first
+ *                host set is built once every name has answered or failed once; after that a new
+ *                host set is published only when the set of addresses changes (not the order).
+ *   LOGICAL_DNS  Like STRICT_DNS with its single endpoint, keeping only the first address.
+ *   NXDOMAIN     An answer with no addresses, as in Envoy since its resolver stopped calling it a
+ *                failure: a STRICT_DNS name loses its hosts; LOGICAL_DNS ignores empty answers.
+ *   Failures     Timeouts, server failures, refusals (and an empty NOERROR answer, which evdns
+ *                reports the same way) keep the last good hosts. A cluster whose first lookups
+ *                all fail still counts as initialized, with an empty host set, as in Envoy.
  *
  * Callbacks run only from the event loop (a deferred event), never inside a call into the manager,
  * and never while the manager is mid-update: the owner may add and remove clusters from inside them

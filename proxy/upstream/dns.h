@@ -1,5 +1,4 @@
-/* Asynchronous DNS for STRICT_DNS and LOGICAL_DNS clusters, on the main thread, over libevent's
- * evdns.
+/* Asynchronous DNS for STRICT_DNS and LOGICAL_DNS clusters: main thread, libevent's evdns.
  *
  * Names in the hosts file (/etc/hosts) are answered without any network traffic, so "localhost"
  * works on a machine with no nameserver. Nameservers, search domains and options come from

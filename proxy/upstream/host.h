@@ -36,16 +36,17 @@ enum or_host_health {
 #define OR_HOST_ADDR_STR_MAX 112
 
 struct or_host {
-    atomic_uint refs;                    /* owners: host sets and the cluster manager */
-    struct sockaddr_storage addr;        /* AF_INET, AF_INET6 (port set) or AF_UNIX */
-    socklen_t addrlen;                   /* bytes of addr that matter (for connect) */
-    char addr_str[OR_HOST_ADDR_STR_MAX]; /* "10.0.0.1:80", "[::1]:80", "/tmp/s", "@abstract": the
-                                          * spelling of Envoy's stats, /clusters and x-envoy headers
-                                          */
-    char *hostname;                      /* owned, never NULL: Endpoint.hostname, or the DNS name a
-                                          * DNS cluster resolved; "" for a STATIC endpoint without one */
-    uint32_t weight;                     /* load_balancing_weight, >= 1 */
-    enum or_host_health health;          /* configured health_status */
+    atomic_uint refs;             /* owners: host sets and the cluster manager */
+    struct sockaddr_storage addr; /* AF_INET, AF_INET6 (port set) or AF_UNIX */
+    socklen_t addrlen;            /* bytes of addr that matter (for connect) */
+    /* "10.0.0.1:80", "[::1]:80", "/tmp/s", "@abstract": Envoy's spelling in stats, /clusters and
+     * x-envoy headers. */
+    char addr_str[OR_HOST_ADDR_STR_MAX];
+    /* Owned, never NULL: Endpoint.hostname, or the name a DNS cluster resolved; "" for a STATIC
+     * endpoint without one. */
+    char *hostname;
+    uint32_t weight;            /* load_balancing_weight, >= 1 */
+    enum or_host_health health; /* configured health_status */
 };
 
 struct or_hostset {

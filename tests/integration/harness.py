@@ -511,7 +511,7 @@ class Proxy:
         return http_get(self.admin_port, path, timeout=timeout)
 
 
-def run_outrider(args, timeout=30.0, env=None):
+def run_outrider(args, timeout=15.0, env=None):
     """Run the binary to completion (validate mode, --version, bad flags...)."""
     e = dict(os.environ)
     if env:

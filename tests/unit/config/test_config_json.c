@@ -26,6 +26,10 @@ static void test_scalars_out(void **state)
     parse_json_eq("name: \"q\\\"b\\\\s\\n\\t\\u0001\\u00e9/\"",
                   &envoy__config__cluster__v3__cluster__descriptor,
                   "{\"name\":\"q\\\"b\\\\s\\n\\t\\u0001\xc3\xa9/\"}");
+    /* YAML line breaks and non-printables are escaped so the JSON reads back (found by fuzzing) */
+    parse_json_eq("name: \"a\\N\\x7f\\u2028\\uFEFF\\x9fb\"",
+                  &envoy__config__cluster__v3__cluster__descriptor,
+                  "{\"name\":\"a\\u0085\\u007f\\u2028\\ufeff\\u009fb\"}");
     parse_json_eq("inline_bytes: /+8=", &envoy__config__core__v3__data_source__descriptor,
                   "{\"inline_bytes\":\"/+8=\"}");
     parse_json_eq("inline_bytes: ''", &envoy__config__core__v3__data_source__descriptor,
@@ -38,7 +42,8 @@ static void test_scalars_out(void **state)
 
     /* strings off the wire may hold invalid UTF-8; the JSON stays valid */
     Envoy__Config__Cluster__V3__Cluster c = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__INIT;
-    c.name = "a\xff" "b\xc3";
+    c.name = "a\xff"
+             "b\xc3";
     assert_json(&c.base, "{\"name\":\"a\\ufffdb\\ufffd\"}");
     /* an undefined enum number prints as the number */
     c.name = "";
@@ -54,9 +59,13 @@ static void test_durations_out(void **state)
         int32_t n;
         const char *want;
     } cases[] = {
-        {1, 500000000, "\"1.500s\""}, {0, 0, "\"0s\""},          {0, 1000, "\"0.000001s\""},
-        {5, 1, "\"5.000000001s\""},   {-1, -500000000, "\"-1.500s\""},
-        {0, -250000000, "\"-0.250s\""}, {315576000000LL, 0, "\"315576000000s\""},
+        {1, 500000000, "\"1.500s\""},
+        {0, 0, "\"0s\""},
+        {0, 1000, "\"0.000001s\""},
+        {5, 1, "\"5.000000001s\""},
+        {-1, -500000000, "\"-1.500s\""},
+        {0, -250000000, "\"-0.250s\""},
+        {315576000000LL, 0, "\"315576000000s\""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         d.seconds = cases[i].s;

@@ -103,7 +103,8 @@ static void test_json_file(void **state)
 
 static void test_binary_file(void **state)
 {
-    Bootstrap *src = (Bootstrap *)parse_ok(base_yaml, &envoy__config__bootstrap__v3__bootstrap__descriptor);
+    Bootstrap *src =
+        (Bootstrap *)parse_ok(base_yaml, &envoy__config__bootstrap__v3__bootstrap__descriptor);
     size_t sz = protobuf_c_message_get_packed_size(&src->base);
     uint8_t *buf = malloc(sz);
     protobuf_c_message_pack(&src->base, buf);
@@ -118,7 +119,8 @@ static void test_binary_file(void **state)
     memcpy(buf2, buf, sz);
     memcpy(buf2 + sz, extra, sizeof(extra));
     p = write_file("c.pb", buf2, sz + sizeof(extra));
-    load_err(p, NULL, "", "unknown or unsupported field number 5 in envoy.config.bootstrap.v3.Bootstrap");
+    load_err(p, NULL, "",
+             "unknown or unsupported field number 5 in envoy.config.bootstrap.v3.Bootstrap");
     uint8_t junk[] = {0x0a, 0x7f};
     p = write_file("d.pb", junk, sizeof(junk));
     load_err(p, NULL, "", "not a valid binary envoy.config.bootstrap.v3.Bootstrap");
@@ -174,7 +176,8 @@ static void test_merge(void **state)
     assert_string_equal(b->node->locality->region, "r1");
     assert_string_equal(b->node->locality->zone, "z2");
     /* a oneof member replaces the other one */
-    assert_int_equal(b->admin->address->address_case, ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_PIPE);
+    assert_int_equal(b->admin->address->address_case,
+                     ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_PIPE);
     assert_string_equal(b->admin->address->pipe->path, "/tmp/admin.sock");
     /* repeated fields append */
     assert_int_equal(b->static_resources->n_clusters, 2);
@@ -220,9 +223,9 @@ static void test_merge_dup_api(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_yaml_file), cmocka_unit_test(test_json_file),
-        cmocka_unit_test(test_binary_file), cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_yaml_only), cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_yaml_file),     cmocka_unit_test(test_json_file),
+        cmocka_unit_test(test_binary_file),   cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_yaml_only),     cmocka_unit_test(test_merge),
         cmocka_unit_test(test_merge_dup_api),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -69,9 +69,9 @@ static void test_nested_and_repeated(void **state)
     parse_err("node: [1]", BOOTSTRAP, "node",
               "expected a mapping for envoy.config.core.v3.Node, got a list");
     /* repeated strings */
-    Envoy__Config__Route__V3__VirtualHost *vh = (void *)parse_ok(
-        "name: vh\ndomains: [a.com, '*.b.com', 123]",
-        &envoy__config__route__v3__virtual_host__descriptor);
+    Envoy__Config__Route__V3__VirtualHost *vh =
+        (void *)parse_ok("name: vh\ndomains: [a.com, '*.b.com', 123]",
+                         &envoy__config__route__v3__virtual_host__descriptor);
     assert_int_equal(vh->n_domains, 3);
     assert_string_equal(vh->domains[1], "*.b.com");
     assert_string_equal(vh->domains[2], "123");
@@ -102,6 +102,8 @@ static void test_unknown_field_paths(void **state)
               "envoy.config.bootstrap.v3.Bootstrap");
     parse_err("static_resources: {clusters: [{name: a, type: NOPE}]}", BOOTSTRAP,
               "static_resources.clusters[0].type", "unknown value 'NOPE'");
+    /* a NUL inside a key must not select the field named by its prefix */
+    parse_err("\"name\\0x\": a", CLUSTER, "name", "unknown or unsupported field");
     parse_err("static_resources: {clusters: [{name: a, connect_timeout: 5}]}", BOOTSTRAP,
               "static_resources.clusters[0].connect_timeout", "invalid duration '5'");
 }
@@ -154,13 +156,15 @@ static void test_oneof(void **state)
                      ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PATH);
     or_config_free(&r->base);
     /* message members of a oneof */
-    r = (void *)parse_ok("match: {safe_regex: {google_re2: {}, regex: '^/a.*'}}\n"
-                         "redirect: {https_redirect: true, path_redirect: /b, response_code: FOUND}",
-                         ROUTE);
+    r = (void *)parse_ok(
+        "match: {safe_regex: {google_re2: {}, regex: '^/a.*'}}\n"
+        "redirect: {https_redirect: true, path_redirect: /b, response_code: FOUND}",
+        ROUTE);
     assert_string_equal(r->match->safe_regex->regex, "^/a.*");
     assert_non_null(r->match->safe_regex->google_re2);
-    assert_int_equal(r->redirect->scheme_rewrite_specifier_case,
-                     ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__SCHEME_REWRITE_SPECIFIER_HTTPS_REDIRECT);
+    assert_int_equal(
+        r->redirect->scheme_rewrite_specifier_case,
+        ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__SCHEME_REWRITE_SPECIFIER_HTTPS_REDIRECT);
     assert_true(r->redirect->https_redirect);
     assert_string_equal(r->redirect->path_redirect, "/b");
     or_config_free(&r->base);
@@ -277,9 +281,9 @@ static void test_anchors(void **state)
     ProtobufCMessage *m = NULL;
     struct or_err_detail e;
     memset(&e, 0, sizeof(e));
-    assert_int_equal(or_config_parse(laughs, strlen(laughs), &google__protobuf__struct__descriptor,
-                                     &m, &e),
-                     OR_EINVAL);
+    assert_int_equal(
+        or_config_parse(laughs, strlen(laughs), &google__protobuf__struct__descriptor, &m, &e),
+        OR_EINVAL);
     assert_null(m);
     assert_non_null(strstr(e.msg, "too large after alias expansion"));
 }
@@ -300,8 +304,9 @@ static void test_json_input(void **state)
     or_config_free(&b->base);
 
     /* surrogate pair rewriting must not touch text outside strings or escaped backslashes */
-    b = (void *)parse_ok("{\"node\": {\"id\": \"\\\\ud83d\\\\ude00\", \"cluster\": \"\\uD83D\\uDE00x\"}}",
-                         BOOTSTRAP);
+    b = (void *)parse_ok(
+        "{\"node\": {\"id\": \"\\\\ud83d\\\\ude00\", \"cluster\": \"\\uD83D\\uDE00x\"}}",
+        BOOTSTRAP);
     assert_string_equal(b->node->id, "\\ud83d\\ude00");
     assert_string_equal(b->node->cluster, "\xf0\x9f\x98\x80x");
     or_config_free(&b->base);

@@ -21,8 +21,7 @@
 
 static void test_string(void **state)
 {
-    Envoy__Config__Cluster__V3__Cluster *c =
-        (void *)parse_ok("name: backend\n", CLUSTER);
+    Envoy__Config__Cluster__V3__Cluster *c = (void *)parse_ok("name: backend\n", CLUSTER);
     assert_string_equal(c->name, "backend");
     or_config_free(&c->base);
 
@@ -50,6 +49,8 @@ static void test_string(void **state)
     parse_err("name: [a]", CLUSTER, "name", "expected a string, got a list");
     parse_err("name: {a: 1}", CLUSTER, "name", "expected a string, got a mapping");
     parse_err("name: \"a\\0b\"", CLUSTER, "name", "NUL");
+    parse_err("connect_timeout: \"1s\\0x\"", CLUSTER, "connect_timeout", "NUL");
+    parse_err("lb_policy: \"RANDOM\\0\"", CLUSTER, "lb_policy", "NUL");
 }
 
 static void test_bool(void **state)
@@ -183,8 +184,7 @@ static void test_float_double(void **state)
 
 static void test_enum(void **state)
 {
-    Envoy__Config__Cluster__V3__Cluster *c =
-        (void *)parse_ok("lb_policy: LEAST_REQUEST", CLUSTER);
+    Envoy__Config__Cluster__V3__Cluster *c = (void *)parse_ok("lb_policy: LEAST_REQUEST", CLUSTER);
     assert_int_equal(c->lb_policy, ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST);
     or_config_free(&c->base);
     c = (void *)parse_ok("lb_policy: 5", CLUSTER); /* by number */
@@ -201,7 +201,8 @@ static void test_enum(void **state)
               "unknown value 'round_robin' for enum envoy.config.cluster.v3.Cluster.LbPolicy");
     parse_err("lb_policy: 4", CLUSTER, "lb_policy", "unknown value '4' for enum"); /* reserved */
     parse_err("lb_policy: 99", CLUSTER, "lb_policy", "unknown value '99'");
-    parse_err("lb_policy: {a: b}", CLUSTER, "lb_policy", "expected an enum name or number, got a mapping");
+    parse_err("lb_policy: {a: b}", CLUSTER, "lb_policy",
+              "expected an enum name or number, got a mapping");
 }
 
 static void test_bytes(void **state)

@@ -148,8 +148,8 @@ static void test_struct_value(void **state)
     assert_int_equal(node->metadata->n_fields, 1);
     assert_json(&node->base, "{\"id\":\"x\",\"metadata\":{\"k\":[\"a\",{\"b\":1}]}}");
     or_config_free(&node->base);
-    parse_err("metadata: {k: \"a\\0b\"}", &envoy__config__core__v3__node__descriptor,
-              "metadata.k", "NUL");
+    parse_err("metadata: {k: \"a\\0b\"}", &envoy__config__core__v3__node__descriptor, "metadata.k",
+              "NUL");
 }
 
 static const char *const listener_yaml =
@@ -198,7 +198,8 @@ static void test_any(void **state)
     ProtobufCMessage *r = NULL;
     assert_int_equal(or_config_unpack_any(h->http_filters[0]->typed_config, NULL, &r, &e, ""), 0);
     assert_ptr_equal(r->descriptor, ROUTER);
-    assert_true(((Envoy__Extensions__Filters__Http__Router__V3__Router *)r)->suppress_envoy_headers);
+    assert_true(
+        ((Envoy__Extensions__Filters__Http__Router__V3__Router *)r)->suppress_envoy_headers);
     or_config_free(r);
 
     /* the wrong expected type */
@@ -214,9 +215,10 @@ static void test_any(void **state)
     /* JSON of the listener expands both Anys, "@type" first */
     char *json = NULL;
     assert_int_equal(or_config_to_json(&l->base, false, &json, NULL), 0);
-    assert_non_null(strstr(json, "\"typed_config\":{\"@type\":\"type.googleapis.com/envoy.extensions."
-                                 "filters.network.http_connection_manager.v3.HttpConnectionManager\","
-                                 "\"stat_prefix\":\"ingress_http\""));
+    assert_non_null(strstr(json,
+                           "\"typed_config\":{\"@type\":\"type.googleapis.com/envoy.extensions."
+                           "filters.network.http_connection_manager.v3.HttpConnectionManager\","
+                           "\"stat_prefix\":\"ingress_http\""));
     assert_non_null(strstr(json, "{\"@type\":\"type.googleapis.com/envoy.extensions.filters.http."
                                  "router.v3.Router\",\"suppress_envoy_headers\":true}"));
     assert_non_null(strstr(json, "\"timeout\":\"3s\""));
@@ -238,8 +240,8 @@ static void test_any(void **state)
               "unsupported @type 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua'");
     parse_err("filter_chains: [{filters: [{name: x, typed_config: {stat_prefix: a}}]}]", LISTENER,
               "filter_chains[0].filters[0].typed_config", "missing '@type'");
-    parse_err("filter_chains: [{filters: [{name: x, typed_config: {'@type': Router}}]}]",
-              LISTENER, "filter_chains[0].filters[0].typed_config", "invalid type URL 'Router'");
+    parse_err("filter_chains: [{filters: [{name: x, typed_config: {'@type': Router}}]}]", LISTENER,
+              "filter_chains[0].filters[0].typed_config", "invalid type URL 'Router'");
     parse_err("filter_chains: [{filters: [{name: x, typed_config: []}]}]", LISTENER,
               "filter_chains[0].filters[0].typed_config", "expected a mapping with '@type'");
 
@@ -251,17 +253,18 @@ static void test_any(void **state)
         "  c: {'@type': type.googleapis.com/google.protobuf.UInt32Value, value: 7}\n"
         "  d: {}\n",
         &envoy__config__core__v3__metadata__descriptor);
-    assert_json(&md->base,
-                "{\"typed_filter_metadata\":{"
-                "\"a\":{\"@type\":\"type.googleapis.com/google.protobuf.Duration\",\"value\":\"1.500s\"},"
-                "\"b\":{\"@type\":\"type.googleapis.com/google.protobuf.Struct\",\"value\":{\"x\":1}},"
-                "\"c\":{\"@type\":\"type.googleapis.com/google.protobuf.UInt32Value\",\"value\":7},"
-                "\"d\":{}}}");
+    assert_json(
+        &md->base,
+        "{\"typed_filter_metadata\":{"
+        "\"a\":{\"@type\":\"type.googleapis.com/google.protobuf.Duration\",\"value\":\"1.500s\"},"
+        "\"b\":{\"@type\":\"type.googleapis.com/google.protobuf.Struct\",\"value\":{\"x\":1}},"
+        "\"c\":{\"@type\":\"type.googleapis.com/google.protobuf.UInt32Value\",\"value\":7},"
+        "\"d\":{}}}");
     or_config_free(&md->base);
     parse_err("typed_filter_metadata: {a: {'@type': type.googleapis.com/google.protobuf.Duration, "
               "seconds: 1}}",
-              &envoy__config__core__v3__metadata__descriptor, "typed_filter_metadata[\"a\"].seconds",
-              "unknown or unsupported field 'seconds'");
+              &envoy__config__core__v3__metadata__descriptor,
+              "typed_filter_metadata[\"a\"].seconds", "unknown or unsupported field 'seconds'");
 }
 
 static void test_unpack_any_wire(void **state)
@@ -277,15 +280,16 @@ static void test_unpack_any_wire(void **state)
     any.value.len = sizeof(wire);
     assert_int_equal(or_config_unpack_any(&any, CLUSTER, &m, &e, "resources[0]"), OR_EINVAL);
     assert_string_equal(e.path, "resources[0]");
-    assert_string_equal(e.msg,
-                        "unknown or unsupported field number 99 in envoy.config.cluster.v3.Cluster");
+    assert_string_equal(
+        e.msg, "unknown or unsupported field number 99 in envoy.config.cluster.v3.Cluster");
     /* An undefined enum number (lb_policy = 42). */
     uint8_t wire2[] = {0x0a, 0x01, 'c', 0x30, 42};
     any.value.data = wire2;
     any.value.len = sizeof(wire2);
     assert_int_equal(or_config_unpack_any(&any, CLUSTER, &m, &e, "resources[0]"), OR_EINVAL);
     assert_string_equal(e.path, "resources[0].lb_policy");
-    assert_string_equal(e.msg, "unknown value 42 for enum envoy.config.cluster.v3.Cluster.LbPolicy");
+    assert_string_equal(e.msg,
+                        "unknown value 42 for enum envoy.config.cluster.v3.Cluster.LbPolicy");
     /* Unknown field deep inside: circuit_breakers.thresholds[0] field 9. */
     uint8_t wire3[] = {0x0a, 0x01, 'c', 0x52, 0x04, 0x0a, 0x02, 0x48, 0x01};
     any.value.data = wire3;
@@ -332,7 +336,8 @@ static void test_registry(void **state)
     }
     assert_ptr_equal(or_config_type_find("type.googleapis.com/envoy.config.bootstrap.v3.Bootstrap"),
                      &envoy__config__bootstrap__v3__bootstrap__descriptor);
-    assert_ptr_equal(or_config_type_find("example.com/x/y/envoy.config.cluster.v3.Cluster"), CLUSTER);
+    assert_ptr_equal(or_config_type_find("example.com/x/y/envoy.config.cluster.v3.Cluster"),
+                     CLUSTER);
     assert_ptr_equal(or_config_type_find("type.googleapis.com/envoy.extensions.filters.http."
                                          "router.v3.Router"),
                      ROUTER);
@@ -346,9 +351,9 @@ static void test_registry(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration),        cmocka_unit_test(test_timestamp),
-        cmocka_unit_test(test_wrappers),        cmocka_unit_test(test_struct_value),
-        cmocka_unit_test(test_any),             cmocka_unit_test(test_unpack_any_wire),
+        cmocka_unit_test(test_duration), cmocka_unit_test(test_timestamp),
+        cmocka_unit_test(test_wrappers), cmocka_unit_test(test_struct_value),
+        cmocka_unit_test(test_any),      cmocka_unit_test(test_unpack_any_wire),
         cmocka_unit_test(test_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

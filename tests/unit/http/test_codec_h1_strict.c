@@ -164,6 +164,7 @@ static const struct reject_case response_cases[] = {
     {L("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc"), 502,
      "http1.codec_error"},
     {L("HTTP/1.1 20 OK\r\n\r\n"), 502, "http1.codec_error"},
+    {L("HTTP/1.1 099 Odd\r\n\r\n"), 502, "http1.codec_error"},
     {L("HTTP/1.1 2000 OK\r\n\r\n"), 502, "http1.codec_error"},
     {L("HTTP/1.1  200 OK\r\n\r\n"), 502, "http1.codec_error"},
     {L("HTTP/1.1 200 O\x01K\r\n\r\n"), 502, "http1.codec_error"},

@@ -366,8 +366,8 @@ static void test_strict_dns_refresh(void **state)
 
     /* A new address: version 2, keeping the host objects that did not change. */
     fake_dns_add(&f->server, "svc.test", "10.0.0.3");
-    int before = r->hostsets;
-    run_until(f->base, &r->hostsets, before + 1);
+    int first = r->hostsets;
+    run_until(f->base, &r->hostsets, first + 1);
     struct or_hostset *v2 = last_of(r, "dns");
     assert_int_equal(v2->version, 2);
     assert_hosts(v2,
@@ -385,20 +385,29 @@ static void test_strict_dns_refresh(void **state)
     wait_queries(f->base, &f->server, f->server.queries + 2);
     assert_int_equal(count_of(r, "dns"), 2);
 
-    /* The name disappears: lookups fail and the last good hosts stay. */
-    fake_dns_remove(&f->server, "svc.test");
+    /* The server fails: the last good hosts stay. */
+    fake_dns_servfail(&f->server, "svc.test");
     wait_queries(f->base, &f->server, f->server.queries + 2);
     assert_int_equal(count_of(r, "dns"), 2);
     assert_ptr_equal(or_cluster_manager_hostset(r->cm, "dns"), v2);
+    fake_dns_servfail(&f->server, NULL);
+
+    /* The name stops existing (NXDOMAIN): an answer with no addresses, as in Envoy. */
+    fake_dns_remove(&f->server, "svc.test");
+    int before = r->hostsets;
+    run_until(f->base, &r->hostsets, before + 1);
+    struct or_hostset *v3 = last_of(r, "dns");
+    assert_int_equal(v3->version, 3);
+    assert_hosts(v3, WANT("127.0.0.1:81", "127.0.0.2:81"));
+    assert_ptr_equal(v3->hosts[0], v1->hosts[2]);
 
     /* It comes back with one address. */
     fake_dns_add(&f->server, "svc.test", "10.0.0.9");
     before = r->hostsets;
     run_until(f->base, &r->hostsets, before + 1);
-    struct or_hostset *v3 = last_of(r, "dns");
-    assert_int_equal(v3->version, 3);
-    assert_hosts(v3, WANT("10.0.0.9:80", "127.0.0.1:81", "127.0.0.2:81"));
-    assert_ptr_equal(v3->hosts[1], v1->hosts[2]);
+    struct or_hostset *v4 = last_of(r, "dns");
+    assert_int_equal(v4->version, 4);
+    assert_hosts(v4, WANT("10.0.0.9:80", "127.0.0.1:81", "127.0.0.2:81"));
     assert_int_equal(r->inits, 1);
 }
 
@@ -465,12 +474,22 @@ static void test_logical_dns_first_address(void **state)
     struct or_hostset *v2 = last_of(r, "logical");
     assert_int_equal(v2->version, 2);
     assert_hosts(v2, WANT("10.0.0.6:9000"));
+
+    /* NXDOMAIN and server failures: LOGICAL_DNS keeps its address. */
+    fake_dns_remove(&f->server, "logical.test");
+    wait_queries(f->base, &f->server, f->server.queries + 2);
+    fake_dns_add(&f->server, "logical.test", "10.0.0.7");
+    fake_dns_servfail(&f->server, "logical.test");
+    wait_queries(f->base, &f->server, f->server.queries + 2);
+    assert_int_equal(count_of(r, "logical"), 2);
+    assert_ptr_equal(or_cluster_manager_hostset(r->cm, "logical"), v2);
 }
 
 static void test_dns_failure_still_initializes(void **state)
 {
     struct fixture *f = *state;
     struct recorder *r = &f->rec;
+    fake_dns_servfail(&f->server, "broken.test");
     struct or_cluster *s = make_cluster("static", OR_CLUSTER_STATIC);
     add_ep(s, "127.0.0.1", 1, NULL, 1);
     add_cluster(r, s);
@@ -478,6 +497,10 @@ static void test_dns_failure_still_initializes(void **state)
     add_ep(c, "gone.test", 80, NULL, 1);
     add_ep(c, "multi.test", 80, NULL, 1);
     add_cluster(r, c);
+    struct or_cluster *b = make_cluster("broken", OR_CLUSTER_STRICT_DNS);
+    b->dns_lookup_family = OR_DNS_V4_ONLY;
+    add_ep(b, "broken.test", 80, NULL, 1);
+    add_cluster(r, b);
     struct or_cluster *l = make_cluster("gone_logical", OR_CLUSTER_LOGICAL_DNS);
     add_ep(l, "gone.test", 80, NULL, 1);
     add_cluster(r, l);
@@ -485,8 +508,9 @@ static void test_dns_failure_still_initializes(void **state)
     start(r);
     run_until(f->base, &r->inits, 1);
     /* Every cluster was announced before initialization, the failed ones too. */
-    assert_int_equal(r->hostsets_at_init, 4);
+    assert_int_equal(r->hostsets_at_init, 5);
     assert_hosts(last_of(r, "gone"), WANT("[::1]:80")); /* AUTO: the hosts file's IPv6 */
+    assert_hosts(last_of(r, "broken"), NONE);
     assert_hosts(last_of(r, "gone_logical"), NONE);
     assert_hosts(last_of(r, "no_endpoints"), NONE);
     assert_int_equal(last_of(r, "gone_logical")->version, 1);

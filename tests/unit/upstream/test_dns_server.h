@@ -1,8 +1,8 @@
 /* A tiny authoritative DNS server on 127.0.0.1 for the DNS and cluster manager tests: answers A and
  * AAAA questions from a table the test edits between lookups (NXDOMAIN for unknown names, an empty
- * NOERROR answer for a known name without records of the asked type). It runs on the test's own
- * event_base, and resolv_conf_path points evdns at it, so no query ever leaves the machine.
- * Header-only (static functions) so each test executable includes its own copy. */
+ * NOERROR answer for a known name without records of the asked type, SERVFAIL on request). It runs
+ * on the test's own event_base, and resolv_conf_path points evdns at it, so no query ever leaves
+ * the machine. Header-only (static functions) so each test executable includes its own copy. */
 #ifndef OR_TEST_DNS_SERVER_H
 #define OR_TEST_DNS_SERVER_H
 
@@ -59,6 +59,13 @@ static void fake_dns_add(struct fake_dns *f, const char *name, const char *addr)
     f->n_recs++;
 }
 
+/* Makes questions for `name` fail with SERVFAIL (NULL: none). */
+static void fake_dns_servfail(struct fake_dns *f, const char *name)
+{
+    snprintf(f->servfail_name, sizeof(f->servfail_name), "%s", name != NULL ? name : "");
+    fake_dns_lower(f->servfail_name);
+}
+
 /* Forgets every record of `name` (it becomes NXDOMAIN). */
 static void fake_dns_remove(struct fake_dns *f, const char *name)
 {
@@ -112,11 +119,12 @@ static void fake_dns_on_read(evutil_socket_t fd, short what, void *arg)
 
     bool known = false;
     size_t an = 0;
+    bool servfail = f->servfail_name[0] != '\0' && strcmp(f->servfail_name, name) == 0;
     memcpy(r, q, qend);
     size_t w = qend;
     for (size_t i = 0; i < f->n_recs; i++) {
         const struct fake_dns_record *rec = &f->recs[i];
-        if (strcmp(rec->name, name) != 0)
+        if (servfail || strcmp(rec->name, name) != 0)
             continue;
         known = true;
         int fam = qtype == 1 ? AF_INET : qtype == 28 ? AF_INET6 : -1;
@@ -136,7 +144,8 @@ static void fake_dns_on_read(evutil_socket_t fd, short what, void *arg)
         an++;
     }
     /* Flags: response, authoritative, recursion desired copied, recursion available, rcode. */
-    uint16_t flags = (uint16_t)(0x8000 | 0x0400 | (q[2] & 0x01) << 8 | 0x0080 | (known ? 0 : 3));
+    int rcode = servfail ? 2 : known ? 0 : 3;
+    uint16_t flags = (uint16_t)(0x8000 | 0x0400 | (q[2] & 0x01) << 8 | 0x0080 | rcode);
     fake_dns_put16(r + 2, flags);
     fake_dns_put16(r + 4, 1);
     fake_dns_put16(r + 6, (uint16_t)an);
