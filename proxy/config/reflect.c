@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 
 #include "google/protobuf/duration.pb-c.h"
 #include "google/protobuf/struct.pb-c.h"
@@ -915,19 +914,27 @@ static int walk_fail(struct walk *w, const char *fmt, ...)
     return OR_EINVAL;
 }
 
-static size_t walk_push(struct walk *w, const char *name, ssize_t index)
+static size_t walk_append(struct walk *w, int n)
 {
-    size_t old = w->plen;
-    int n;
-    if (index < 0)
-        n = snprintf(w->path + w->plen, sizeof(w->path) - w->plen, "%s%s", w->plen ? "." : "",
-                     name);
-    else
-        n = snprintf(w->path + w->plen, sizeof(w->path) - w->plen, "[%zd]", index);
     if (n > 0)
         w->plen += (size_t)n;
     if (w->plen > sizeof(w->path) - 1)
         w->plen = sizeof(w->path) - 1;
+    return w->plen;
+}
+
+static size_t walk_push_name(struct walk *w, const char *name)
+{
+    size_t old = w->plen;
+    walk_append(w, snprintf(w->path + w->plen, sizeof(w->path) - w->plen, "%s%s",
+                            w->plen ? "." : "", name));
+    return old;
+}
+
+static size_t walk_push_index(struct walk *w, size_t index)
+{
+    size_t old = w->plen;
+    walk_append(w, snprintf(w->path + w->plen, sizeof(w->path) - w->plen, "[%zu]", index));
     return old;
 }
 
@@ -959,10 +966,9 @@ static int check_msg(struct walk *w, const ProtobufCMessage *m, unsigned depth)
             n = *(const size_t *)(base + f->quantifier_offset);
             arr = *(const char *const *)(base + f->offset);
         }
-        size_t old = walk_push(w, f->name, -1);
+        size_t old = walk_push_name(w, f->name);
         for (size_t j = 0; j < n; j++) {
-            size_t old2 =
-                f->label == PROTOBUF_C_LABEL_REPEATED ? walk_push(w, NULL, (ssize_t)j) : w->plen;
+            size_t old2 = f->label == PROTOBUF_C_LABEL_REPEATED ? walk_push_index(w, j) : w->plen;
             if (f->type == PROTOBUF_C_TYPE_ENUM) {
                 int v = ((const int *)arr)[j];
                 if (protobuf_c_enum_descriptor_get_value(f->descriptor, v) == NULL)

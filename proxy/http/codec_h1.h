@@ -197,7 +197,8 @@ void or_h1_parser_deinit(struct or_h1_parser *p);
 void or_h1_parser_set_options(struct or_h1_parser *p, const struct or_h1_options *o);
 /* Arena for the headers of the NEXT message (kept until changed). Required before dispatch. */
 void or_h1_parser_set_arena(struct or_h1_parser *p, struct or_arena *a);
-/* Response parser: tells what the request of the next response was (OR_H1_EXPECT_*). */
+/* Response parser: tells what the request of the next response was (OR_H1_EXPECT_*); forgotten
+ * when that response completes (before its on_message_complete). */
 void or_h1_parser_expect(struct or_h1_parser *p, unsigned flags);
 /* Response parser: the request was HEAD (shorthand for or_h1_parser_expect(HEAD)). */
 void or_h1_parser_expect_no_body(struct or_h1_parser *p);

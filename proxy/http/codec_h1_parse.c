@@ -667,8 +667,9 @@ static int on_headers_complete(llhttp_t *ll)
         return rc;
 
     struct or_h1_msg *m = &p->msg;
-    m->chunked = (ll->flags & F_CHUNKED) != 0;
-    m->has_content_length = p->cl_count > 0 && !m->chunked;
+    /* A tunnel has no framing: its Content-Length / chunked are ignored (RFC 9110 9.3.6). */
+    m->chunked = !m->upgrade && (ll->flags & F_CHUNKED) != 0;
+    m->has_content_length = !m->upgrade && p->cl_count > 0 && !m->chunked;
     m->content_length = m->has_content_length ? ll->content_length : 0;
 
     enum or_h1_scan_body body;
@@ -751,6 +752,8 @@ static int on_message_complete(llhttp_t *ll)
         return 0; /* llhttp stops with HPE_PAUSED_UPGRADE; the tunnel goes on */
     if (p->msg.informational)
         return 0; /* the final response follows in the same exchange */
+    /* Cleared before the callbacks, which may already announce the next request. */
+    p->expect_req = 0;
     int rc = 0;
     if (p->trailers != NULL && p->cb->on_trailers != NULL)
         rc = p->cb->on_trailers(p->ctx, p->trailers);
@@ -863,7 +866,6 @@ int or_h1_parser_resume(struct or_h1_parser *p)
         return 0;
     case OR_H1_S_DONE:
         llhttp_resume(&p->ll);
-        p->expect_req = 0;
         if (!p->msg.keep_alive) {
             p->state = OR_H1_S_CLOSED;
             return OR_ECLOSED;

@@ -54,6 +54,16 @@ const char *or_dns_family_name(enum or_dns_family f)
     return "UNKNOWN";
 }
 
+/* evdns logs through libevent's global logger, which prints "[msg] ..." to stderr; its messages
+ * (nameserver up/down, bad replies) belong in ours. Envoy logs DNS trouble at debug level. */
+static void evdns_log(int is_warning, const char *msg)
+{
+    if (is_warning)
+        or_log_warn("dns", "%s", msg);
+    else
+        or_log_debug("dns", "%s", msg);
+}
+
 struct or_dns *or_dns_new(struct event_base *base, const struct or_dns_options *opts)
 {
     const char *resolv =
@@ -64,6 +74,7 @@ struct or_dns *or_dns_new(struct event_base *base, const struct or_dns_options *
     if (dns == NULL)
         return NULL;
     dns->base = base;
+    evdns_set_log_fn(evdns_log); /* process-wide; setting it again is harmless */
     /* DISABLE_WHEN_INACTIVE: an idle resolver must not keep event_base_dispatch() from returning.
      */
     dns->evdns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);

@@ -233,6 +233,11 @@ static void test_server_answers(void **state)
 
     struct answer a = resolve(f->base, f->dns, "gone.test", OR_DNS_AUTO);
     assert_int_equal(a.status, OR_ENOTFOUND); /* NXDOMAIN */
+    fake_dns_servfail(&f->server, "v4.test");
+    a = resolve(f->base, f->dns, "v4.test", OR_DNS_V4_ONLY);
+    assert_int_equal(a.status, OR_EAGAIN);
+    fake_dns_servfail(&f->server, NULL);
+    expect(f->base, f->dns, "v4.test", OR_DNS_V4_ONLY, WANT("10.2.2.2"));
     fake_dns_remove(&f->server, "svc.test");
     expect(f->base, f->dns, "svc.test", OR_DNS_V4_ONLY, NONE);
 }

@@ -33,6 +33,7 @@ struct fake_dns {
     struct fake_dns_record recs[FAKE_DNS_MAX_RECORDS];
     size_t n_recs;
     unsigned queries;          /* questions answered so far */
+    char servfail_name[128];   /* questions for this name get SERVFAIL ("" = none) */
     char resolv_conf_path[64]; /* "nameserver 127.0.0.1:<port>", removed by stop */
 };
 
