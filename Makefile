@@ -38,7 +38,7 @@ test-asan: build-asan
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j 2 --timeout 900
 
 test-fuzz: build-fuzz
-	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz --timeout 300
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz -j 2 --timeout 300
 
 test: test-release test-asan test-fuzz
 

@@ -692,6 +692,9 @@ static int on_headers_complete(llhttp_t *ll)
     if (skip)
         ll->flags |= F_SKIPBODY;
     m->keep_alive = llhttp_should_keep_alive(ll) != 0;
+    /* RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing: close after. */
+    if (ll->http_minor == 0 && p->te_count > 0)
+        m->keep_alive = false;
     m->end_stream = !m->upgrade &&
                     (body == OR_H1_SCAN_BODY_NONE || (body == OR_H1_SCAN_BODY_LENGTH && len == 0));
     or_h1_scan_set_body(&p->scan, body, len);

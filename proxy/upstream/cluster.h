@@ -1,10 +1,7 @@
 /* Immutable per-cluster configuration, translated from envoy.config.cluster.v3.Cluster on the main
  * thread (proxy/config/translate_cluster.h) and shared read-only with the workers by reference
  * count. The count is touched when a snapshot or host set takes or drops the cluster, never per
- * request.
- *
- * Runtime state (the current hosts, DNS) lives in the cluster manager and in host sets, not here.
- */
+ * request. Runtime state (current hosts, DNS) lives in the cluster manager and host sets. */
 #ifndef OR_UPSTREAM_CLUSTER_H
 #define OR_UPSTREAM_CLUSTER_H
 

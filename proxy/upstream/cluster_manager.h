@@ -42,9 +42,8 @@ struct or_cluster_manager;
 
 struct or_cluster_manager_cbs {
     /* A cluster's first host set (possibly empty) or a changed one. The callee owns one reference
-     * to hs and releases it with or_hostset_unref (typically after taking one more per worker it
-     * posts hs to). `cluster` is borrowed for the call; hs->cluster holds its own reference to it.
-     */
+     * to hs and releases it with or_hostset_unref (typically after taking one per worker it posts
+     * hs to). `cluster` is borrowed for the call; hs->cluster holds its own reference to it. */
     void (*on_hostset)(void *ctx, struct or_cluster *cluster, struct or_hostset *hs);
     /* Runs once after or_cluster_manager_start, when every cluster added so far has had its first
      * host set announced (at once when there are no clusters). May be NULL. */
@@ -88,8 +87,7 @@ struct or_cluster *or_cluster_manager_get(const struct or_cluster_manager *cm, c
 struct or_hostset *or_cluster_manager_hostset(const struct or_cluster_manager *cm,
                                               const char *name);
 
-/* Clusters in the order they were added, for admin output: count, then index 0..count-1 (borrowed).
- */
+/* Clusters in the order they were added, for admin output: count, then 0..count-1 (borrowed). */
 size_t or_cluster_manager_count(const struct or_cluster_manager *cm);
 struct or_cluster *or_cluster_manager_at(const struct or_cluster_manager *cm, size_t i);
 

@@ -75,8 +75,7 @@ struct or_dns *or_dns_new(struct event_base *base, const struct or_dns_options *
         return NULL;
     dns->base = base;
     evdns_set_log_fn(evdns_log); /* process-wide; setting it again is harmless */
-    /* DISABLE_WHEN_INACTIVE: an idle resolver must not keep event_base_dispatch() from returning.
-     */
+    /* DISABLE_WHEN_INACTIVE: an idle resolver must not keep event_base_dispatch() running. */
     dns->evdns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
     if (dns->evdns == NULL)
         goto fail_dns;

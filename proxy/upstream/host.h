@@ -75,9 +75,8 @@ bool or_sockaddr_equal(const struct sockaddr *a, socklen_t alen, const struct so
  * Returns the length written (without the NUL), or a negative or_err (OR_EINVAL: unknown family,
  * OR_ETOOBIG: buf too small; buf then holds a truncated, NUL-terminated string). */
 int or_sockaddr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen);
-/* Parses an IP literal (dotted IPv4, or IPv6 text without brackets and with an optional %scope)
- * into *out with `port`. OR_EINVAL if `ip` is not an IP literal: no DNS lookup ever happens here.
- */
+/* Parses an IP literal (dotted IPv4, or IPv6 without brackets, optional %scope) into *out with
+ * `port`. OR_EINVAL if `ip` is not an IP literal: no DNS lookup ever happens here. */
 int or_sockaddr_from_ip(const char *ip, uint16_t port, struct sockaddr_storage *out,
                         socklen_t *outlen);
 
@@ -87,8 +86,7 @@ struct or_hostset *or_hostset_new(struct or_cluster *cluster, uint64_t version,
                                   struct or_host *const *hosts, size_t n);
 /* Takes a reference (any thread); returns hs for chaining. */
 struct or_hostset *or_hostset_ref(struct or_hostset *hs);
-/* Drops a reference (any thread); the last one releases the hosts and the cluster. NULL is a no-op.
- */
+/* Drops a reference (any thread); the last releases the hosts and the cluster. NULL is a no-op. */
 void or_hostset_unref(struct or_hostset *hs);
 
 #endif

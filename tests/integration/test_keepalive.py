@@ -14,7 +14,6 @@ upstream's connection count; 1,000 concurrent client connections; pipelining").
 """
 
 import asyncio
-import json
 import time
 
 import harness

@@ -17,6 +17,7 @@ v1.34.x the REFERENCE targets) sends them:
                                                                  Large" + close  (not 413)
   request_headers_timeout (onRequestHeaderTimeout)              408 "request header timeout"
   request_timeout (onRequestTimeout)                            408 "request timeout"
+  HTTP/1.0 request (accept_http_10 defaults to false)           426 "Upgrade Required" + close
   direct_response                                               its status, body as text/plain
   redirect                                                       301 (default) / response_code,
                                                                  location, empty body
@@ -176,6 +177,14 @@ class LocalReplies(harness.ProxyTest):
         many = b"".join(b"x-h%d: v\r\n" % i for i in range(150))
         self.expect_close_reply(self.port, b"GET /up/name HTTP/1.1\r\nHost: h\r\n" + many
                                 + b"\r\n", 431, "Request Header Fields Too Large")
+
+    def test_426_http10_not_accepted(self):
+        # http_protocol_options.accept_http_10 defaults to false: Envoy's codec answers HTTP/1.0
+        # requests with 426 "Upgrade Required" (ServerConnectionImpl::checkProtocolVersion).
+        before = self.up.snapshot()[1]
+        self.expect_close_reply(self.port, b"GET /up/name HTTP/1.0\r\nHost: h\r\n\r\n", 426,
+                                "Upgrade Required")
+        self.assertEqual(self.up.snapshot()[1], before, "HTTP/1.0 request reached upstream")
 
     # ---- HCM timeouts ----
 

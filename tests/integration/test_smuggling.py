@@ -7,7 +7,8 @@ the case's allowed set (400; 400 or 501 where Envoy's own transfer-encoding chec
 Implemented" when the parser lets the value through), with the status' reason phrase as the
 text/plain body, "connection: close", and the connection closed. The upstream must receive ZERO
 bytes during the case (raw byte counters of the in-process upstream). Right after each case a
-valid request on another connection must be answered by the upstream. At the end no byte of any
+valid request must be answered by the upstream, both on a new connection and on a keep-alive
+connection that was opened before any bad input. At the end no byte of any
 "smuggle" marker may appear anywhere in what the upstream received.
 
 Duplicate identical Content-Length: RFC 9112 6.3 lets a recipient either reject it or treat it as
@@ -19,7 +20,8 @@ saw exactly one "content-length: 5" and a 5-byte body.
 import time
 
 import harness
-from harness import RawConn, bootstrap, free_ports, http_listener, route, static_cluster, virtual_host
+from harness import (RawConn, bootstrap, free_ports, http_listener, route, static_cluster,
+                     virtual_host)
 
 H = b"Host: h\r\n"
 BAD = {400}
@@ -133,10 +135,20 @@ class Smuggling(harness.ProxyTest):
         # through an idle connection must be caught, not hidden by connection setup latency.
         for _ in range(8):
             harness.request(cls.port, "GET", "/name")
+        # A keep-alive connection opened before any bad input: it must keep working throughout.
+        cls.bystander = RawConn(cls.port, timeout=10)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.bystander.close()
+        super().tearDownClass()
 
     def valid_request_works(self):
         r = harness.request(self.port, "GET", "/name")
         self.assertEqual((r.status, r.body), (200, b"up"), "valid request after a bad one")
+        self.bystander.send("GET /name HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = self.bystander.read_response()
+        self.assertEqual((r.status, r.body), (200, b"up"), "older keep-alive connection broke")
 
     def rejected(self, name, allowed, payload):
         before = self.up.total_raw_bytes()

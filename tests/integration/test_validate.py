@@ -10,7 +10,8 @@ configs in docs/examples/ and rejects a broken one with the field path").
 * lowerCamelCase keys are accepted like snake_case ones.
 * unknown flags are errors; the Envoy flags of issue 2 and those the App Mesh agent passes are
   accepted.
-* --version prints "\\n<argv0>  version: <40 hex>/<x.y.z>/Clean|Modified/RELEASE|DEBUG/BoringSSL\\n".
+* --version prints
+  "\\n<argv0>  version: <40 hex>/<x.y.z>/Clean|Modified/RELEASE|DEBUG/BoringSSL\\n".
 * docs/examples/default.yaml (the `make run` config, ports rewritten to free ones) serves its
   explanation on / and proxies /app/ to the local app with the prefix rewritten.
 """

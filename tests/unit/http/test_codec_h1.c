@@ -8,6 +8,10 @@
 
 #include "test_codec_h1_util.h"
 
+#define CHUNKED_REQ                                                                                \
+    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: "       \
+    "1\r\n\r\n"
+
 static const enum h1t_mode all_modes[] = {H1T_WHOLE, H1T_BYTES, H1T_CHAINS, H1T_SPLIT7};
 
 /* Parses `in` in every feeding mode; each must produce exactly `want` and return `rc_want`. */
@@ -136,6 +140,14 @@ static void test_keep_alive_rules(void **state)
     CHECKO(OR_H1_REQUEST, &o, "GET / HTTP/1.0\r\nHost: h\r\n\r\n",
            "H[v1.0 ka=0 ch=0 cl=0:0 exp=0 up=0 inf=0 end=1] :method=GET :path=/ "
            ":authority=h\n"
+           "C\nCLOSED\n");
+    /* HTTP/1.0 with Transfer-Encoding closes, keep-alive or not (RFC 9112 6.1). */
+    CHECKO(OR_H1_REQUEST, &o,
+           "POST / HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked"
+           "\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+           "H[v1.0 ka=0 ch=1 cl=0:0 exp=0 up=0 inf=0 end=0] :method=POST :path=/ :authority=h "
+           "connection=keep-alive transfer-encoding=chunked\n"
+           "B:x\n"
            "C\nCLOSED\n");
     /* HTTP/1.0 with keep-alive stays open. */
     CHECKO(OR_H1_REQUEST, &o,
@@ -547,6 +559,100 @@ static void test_response_connect_and_upgrade(void **state)
     h1t_free(t);
 }
 
+static int count_complete(void *ctx)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int drop_body(void *ctx, struct evbuffer *b)
+{
+    (void)ctx;
+    (void)b; /* leaves the bytes: the parser discards them */
+    return 0;
+}
+
+static int noop_headers(void *ctx, struct or_h1_msg *m)
+{
+    (void)ctx;
+    (void)m;
+    return 0;
+}
+
+static void test_trailers_dropped_without_callback(void **state)
+{
+    static const struct or_h1_callbacks cb = {
+        .on_headers = noop_headers,
+        .on_body = drop_body,
+        .on_message_complete = count_complete,
+    };
+    int done = 0;
+    struct or_h1_parser p;
+    struct or_arena a;
+    or_arena_init(&a, 0);
+    assert_int_equal(or_h1_parser_init(&p, OR_H1_REQUEST, &cb, &done, 0, 0), 0);
+    or_h1_parser_set_arena(&p, &a);
+    struct evbuffer *in = evbuffer_new();
+    static const char req[] = CHUNKED_REQ;
+    evbuffer_add(in, req, sizeof(req) - 1);
+    assert_int_equal(or_h1_parser_dispatch(&p, in), 0);
+    assert_int_equal(done, 1);
+    assert_int_equal(evbuffer_get_length(in), 0);
+    evbuffer_free(in);
+    or_h1_parser_deinit(&p);
+    or_arena_deinit(&a);
+}
+
+static int expect_next_head(void *ctx)
+{
+    struct or_h1_parser *p = ctx;
+    /* The pool sends the next request (a HEAD) from inside the completion callback. */
+    or_h1_parser_expect_no_body(p);
+    return 0;
+}
+
+static void test_expect_set_during_completion(void **state)
+{
+    static const struct or_h1_callbacks cb = {
+        .on_headers = noop_headers,
+        .on_body = drop_body,
+        .on_message_complete = expect_next_head,
+    };
+    struct or_h1_parser p;
+    struct or_arena a;
+    or_arena_init(&a, 0);
+    assert_int_equal(or_h1_parser_init(&p, OR_H1_RESPONSE, &cb, &p, 0, 0), 0);
+    or_h1_parser_set_arena(&p, &a);
+    or_h1_parser_expect_no_body(&p);
+    struct evbuffer *in = evbuffer_new();
+    static const char rsp[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"
+                              "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n";
+    evbuffer_add(in, rsp, sizeof(rsp) - 1);
+    assert_int_equal(or_h1_parser_dispatch(&p, in), 0);
+    assert_int_equal(or_h1_parser_resume(&p), 0);
+    assert_int_equal(or_h1_parser_dispatch(&p, in), 0);
+    /* Both answered HEAD: nothing was read as a body, nothing is left. */
+    assert_true(or_h1_parser_paused(&p));
+    assert_int_equal(evbuffer_get_length(in), 0);
+    evbuffer_free(in);
+    or_h1_parser_deinit(&p);
+    or_arena_deinit(&a);
+}
+
+static void test_extraneous_response_bytes_stay(void **state)
+{
+    /* After a complete response the parser stops; what follows is the caller's to judge
+     * (Envoy: "extraneous data after response complete" is a protocol error). */
+    struct h1t *t = h1t_new(OR_H1_RESPONSE, 0, 0);
+    t->auto_resume = 0;
+    static const char rsp[] = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxJUNK";
+    h1t_add_chain(t->in, rsp, sizeof(rsp) - 1);
+    assert_int_equal(or_h1_parser_dispatch(&t->p, t->in), 0);
+    assert_int_equal(t->messages, 1);
+    assert_int_equal(evbuffer_get_length(t->in), 4);
+    h1t_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -580,6 +686,9 @@ int main(void)
         cmocka_unit_test(test_response_100_continue),
         cmocka_unit_test(test_response_close_delimited),
         cmocka_unit_test(test_response_connect_and_upgrade),
+        cmocka_unit_test(test_trailers_dropped_without_callback),
+        cmocka_unit_test(test_expect_set_during_completion),
+        cmocka_unit_test(test_extraneous_response_bytes_stay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
