@@ -100,14 +100,6 @@ static int hcm_from_proto(
         goto fail;
     }
     c->buffer_limit = buffer_limit;
-    if (m->xff_num_trusted_hops != 0 && !c->use_remote_address) {
-        /* Trusted hops only change which XFF entry is the client; without remote-address handling
-         * nothing here reads it, so a non-zero value would be a silent no-op. */
-        snprintf(p, sizeof(p), "%s.xff_num_trusted_hops", path);
-        or_err_set(err, p, "xff_num_trusted_hops is only supported with use_remote_address: true");
-        goto fail;
-    }
-
     if (m->route_specifier_case !=
         ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_ROUTE_CONFIG) {
         snprintf(p, sizeof(p), "%s.route_config", path);

@@ -665,6 +665,12 @@ static int on_headers_complete(llhttp_t *ll)
     }
     if (rc != 0)
         return rc;
+    /* Our reading of Transfer-Encoding must be llhttp's, or the two would frame the body
+     * differently (llhttp 8 does not see "chunked\t" as chunked, for one). */
+    if (p->te_count > 0 && !(ll->flags & F_CHUNKED))
+        return fail(p, 501, OR_H1_DETAILS_INVALID_TE, "transfer encoding not understood");
+    if (p->te_count == 0 && (ll->flags & (F_CHUNKED | F_TRANSFER_ENCODING)))
+        return fail(p, 501, OR_H1_DETAILS_INVALID_TE, "transfer encoding not understood");
 
     struct or_h1_msg *m = &p->msg;
     /* A tunnel has no framing: its Content-Length / chunked are ignored (RFC 9110 9.3.6). */
@@ -949,7 +955,8 @@ static int tunnel(struct or_h1_parser *p, struct evbuffer *in)
 }
 
 /* Runs llhttp over seg[0..len) and drains what it consumed from `in`. */
-static int execute(struct or_h1_parser *p, const char *seg, size_t len, llhttp_errno_t *out)
+static int execute(struct or_h1_parser *p, const char *seg, size_t len, llhttp_errno_t *out,
+                   size_t *used)
 {
     p->seg = seg;
     p->seg_drained = 0;
@@ -961,6 +968,7 @@ static int execute(struct or_h1_parser *p, const char *seg, size_t len, llhttp_e
         consumed = (size_t)(llhttp_get_error_pos(&p->ll) - seg);
     else if (e != HPE_OK)
         return llhttp_failed(p, e);
+    *used = consumed;
     if (frags_flush(p) != 0)
         return set_dead(p, OR_ENOMEM);
     if (consumed > p->seg_drained)
@@ -971,6 +979,29 @@ static int execute(struct or_h1_parser *p, const char *seg, size_t len, llhttp_e
         p->state = p->cb_paused ? OR_H1_S_PAUSED : OR_H1_S_DONE;
     }
     return 0;
+}
+
+/* Cannot happen while the scanner and llhttp agree on the framing; if they ever do not, stop
+ * rather than let one of them frame the stream. */
+static int desync(struct or_h1_parser *p)
+{
+    fail(p, 400, OR_H1_DETAILS_CODEC_ERROR, "parser desynchronised");
+    return set_dead(p, OR_EPROTO);
+}
+
+/* Did llhttp stop where the scanner stopped, for the same reason? */
+static bool in_step(const struct or_h1_parser *p, enum or_h1_scan_result res, size_t k, size_t used)
+{
+    switch (p->state) {
+    case OR_H1_S_DONE:
+        return used == k && or_h1_scan_idle(&p->scan);
+    case OR_H1_S_PAUSED:
+    case OR_H1_S_TUNNEL:
+        return used == k && res == OR_H1_SCAN_HEAD_DONE;
+    default:
+        /* Running on: a message may only have ended here if it was a 1xx. */
+        return res != OR_H1_SCAN_MSG_DONE || p->msg.informational;
+    }
 }
 
 int or_h1_parser_dispatch(struct or_h1_parser *p, struct evbuffer *in)
@@ -994,9 +1025,12 @@ int or_h1_parser_dispatch(struct or_h1_parser *p, struct evbuffer *in)
     p->in = in;
     /* After a resume llhttp may owe callbacks that need no input (after a paused on_headers:
      * the end of a bodiless message, or the upgrade). */
-    rc = execute(p, empty, 0, &e);
+    size_t used = 0;
+    rc = execute(p, empty, 0, &e, &used);
     if (rc != 0)
         return rc;
+    if (p->state == OR_H1_S_DONE && !or_h1_scan_idle(&p->scan))
+        return desync(p);
 
     while (p->state == OR_H1_S_IDLE || p->state == OR_H1_S_MSG) {
         struct evbuffer_iovec v;
@@ -1004,19 +1038,16 @@ int or_h1_parser_dispatch(struct or_h1_parser *p, struct evbuffer *in)
             break;
         enum or_h1_scan_result res;
         size_t k = or_h1_scan_run(&p->scan, v.iov_base, v.iov_len, &res);
+        used = 0;
         if (k > 0) {
-            rc = execute(p, v.iov_base, k, &e);
+            rc = execute(p, v.iov_base, k, &e, &used);
             if (rc != 0)
                 return rc;
         }
         if (res == OR_H1_SCAN_ERROR)
             return scan_failed(p);
-        if (k == 0) {
-            /* The scanner waits for framing llhttp never decided: cannot happen with a
-             * validated head, but never spin. */
-            fail(p, 400, OR_H1_DETAILS_CODEC_ERROR, "parser desynchronised");
-            return set_dead(p, OR_EPROTO);
-        }
+        if (k == 0 || !in_step(p, res, k, used))
+            return desync(p);
     }
     if (p->state == OR_H1_S_TUNNEL) {
         p->in = NULL;

@@ -1,6 +1,7 @@
 #include "proxy/http/hcm_h1.h"
 #include "proxy/core/log.h"
 #include "proxy/http/codec_h1.h"
+#include "proxy/http/forwarding.h"
 #include "proxy/http/hcm_config.h"
 #include "proxy/http/stream.h"
 #include "proxy/http/util.h"
@@ -246,40 +247,14 @@ static void hcm_local_reply(struct dconn *d, unsigned status, const char *body, 
 
 static void add_forwarding_headers(struct dconn *d, struct or_stream *s)
 {
-    const struct or_hcm_config *cfg = d->cfg;
-    char ip[64];
-    const struct sockaddr *peer = (const struct sockaddr *)&d->conn->peer;
-    if (peer->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, ip, sizeof(ip));
-    else if (peer->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, ip, sizeof(ip));
-    else
-        snprintf(ip, sizeof(ip), "unknown");
-    if (cfg->use_remote_address) {
-        /* Envoy appends the peer to x-forwarded-for when it is the edge. */
-        const struct or_str *xff = or_headers_get(&s->req, "x-forwarded-for");
-        if (xff != NULL && xff->len > 0) {
-            size_t n = xff->len + 1 + strlen(ip);
-            char *v = or_arena_alloc(&s->arena, n + 1);
-            if (v != NULL) {
-                /* Envoy appends with a bare comma (appendXff). */
-                snprintf(v, n + 1, "%.*s,%s", (int)xff->len, xff->ptr, ip);
-                or_headers_set(&s->req, "x-forwarded-for", v, n);
-            }
-        } else {
-            or_headers_set(&s->req, "x-forwarded-for", ip, strlen(ip));
-        }
-        or_headers_set(&s->req, "x-forwarded-proto", "http", 4);
-    } else if (or_headers_get(&s->req, "x-forwarded-proto") == NULL) {
-        or_headers_add_ref(&s->req, OR_STR_LIT("x-forwarded-proto"), OR_STR_LIT("http"));
-    }
-    if (cfg->generate_request_id && or_headers_get(&s->req, "x-request-id") == NULL) {
-        char *id = or_arena_alloc(&s->arena, 37);
-        if (id != NULL) {
-            or_uuid4(id, or_worker_rand(d->w), or_worker_rand(d->w));
-            or_headers_add_ref(&s->req, OR_STR_LIT("x-request-id"), or_str_make(id, 36));
-        }
-    }
+    struct or_forwarding_ctx fc = {
+        .remote = (const struct sockaddr *)&d->conn->peer,
+        .local = (const struct sockaddr *)&d->conn->local,
+        .tls = false,
+        .rand1 = or_worker_rand(d->w),
+        .rand2 = or_worker_rand(d->w),
+    };
+    or_forwarding_mutate_request(&s->req, d->cfg, &fc);
 }
 
 /* Hop-by-hop headers are the connection's, not the message's (RFC 9110 §7.6.1). */

@@ -203,6 +203,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 const struct or_h1_error *e = or_h1_parser_error(&f.p);
                 if (rc == OR_EPROTO && e->details == NULL)
                     abort();
+                /* The scanner and llhttp must never disagree on framing. */
+                if (e->reason != NULL && strcmp(e->reason, "parser desynchronised") == 0)
+                    abort();
                 break;
             }
             if (!or_h1_parser_paused(&f.p))

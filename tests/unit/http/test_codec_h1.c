@@ -559,6 +559,42 @@ static void test_response_connect_and_upgrade(void **state)
     h1t_free(t);
 }
 
+static void test_allow_chunked_length(void **state)
+{
+    /* Envoy's allow_chunked_length: CL next to chunked is dropped instead of refused... */
+    struct or_h1_options o = {.allow_chunked_length = true};
+    CHECKO(OR_H1_REQUEST, &o,
+           "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "2\r\nab\r\n0\r\n\r\n",
+           "H[v1.1 ka=1 ch=1 cl=0:0 exp=0 up=0 inf=0 end=0] :method=POST :path=/ :authority=h "
+           "transfer-encoding=chunked\n"
+           "B:ab\n"
+           "C\n");
+    /* ...but llhttp's lenient flag must never turn an unknown coding into read-until-close. */
+    static const struct {
+        const char *in;
+        unsigned status;
+        const char *details;
+    } bad[] = {
+        {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\nabc", 501,
+         "http1.invalid_transfer_encoding"},
+        {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\t\r\n\r\ncoding\n\r\n", 501,
+         "http1.invalid_transfer_encoding"},
+        /* Envoy drops CL only next to chunked; any other coding with CL is still a 400. */
+        {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: gzip\r\n\r\nabc",
+         400, "http1.content_length_and_chunked_not_allowed"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct h1t *t = h1t_new(OR_H1_REQUEST, 0, 0);
+        or_h1_parser_set_options(&t->p, &o);
+        assert_int_equal(h1t_feed(t, bad[i].in, strlen(bad[i].in), H1T_WHOLE), OR_EPROTO);
+        assert_int_equal(or_h1_parser_error(&t->p)->status, bad[i].status);
+        assert_string_equal(or_h1_parser_error(&t->p)->details, bad[i].details);
+        assert_int_equal(t->body_calls, 0);
+        h1t_free(t);
+    }
+}
+
 static int count_complete(void *ctx)
 {
     (*(int *)ctx)++;
@@ -687,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_response_close_delimited),
         cmocka_unit_test(test_response_connect_and_upgrade),
         cmocka_unit_test(test_trailers_dropped_without_callback),
+        cmocka_unit_test(test_allow_chunked_length),
         cmocka_unit_test(test_expect_set_during_completion),
         cmocka_unit_test(test_extraneous_response_bytes_stay),
     };

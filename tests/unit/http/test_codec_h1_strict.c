@@ -52,6 +52,7 @@ static const struct reject_case request_cases[] = {
     {L(POST "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"), BADTE},
     {L(POST "Transfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n"), BADTE},
     {L(POST "Transfer-Encoding:\r\n\r\n"), BADTE},
+    {L(POST "Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n"), BADTE}, /* llhttp: not chunked */
     /* Chunk sizes and chunk framing. */
     {L(CHUNKED "g\r\nhello\r\n0\r\n\r\n"), E400},
     {L(CHUNKED "0x5\r\nhello\r\n0\r\n\r\n"), E400},
