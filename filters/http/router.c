@@ -55,7 +55,7 @@ struct router {
     struct event timer;       /* route timeout */
     unsigned flags;
     int end_kind;                /* END_*: how the finished response ends downstream */
-    bool keep_alive; /* the response allows reusing the connection */
+    bool keep_alive;             /* the response allows reusing the connection */
     struct or_headers *trailers; /* response trailers (stream arena) */
     uint64_t upstream_start_us;
 };
@@ -148,6 +148,16 @@ static void release(struct router *r, bool reusable)
     }
 }
 
+/* Circuit-breaker overflow: Envoy's 503 with x-envoy-overloaded unless envoy headers are
+ * suppressed. */
+static void overflow_reply(struct router *r)
+{
+    static const struct or_header overloaded = {{"x-envoy-overloaded", 18}, {"true", 4}};
+    or_stream_send_local_reply_ex(S(r), &r->base, 503, RESET_PREFIX "overflow",
+                                  "upstream_reset_before_response_started{overflow}", OR_RF_UO,
+                                  &overloaded, r->cfg->suppress_envoy_headers ? 0 : 1);
+}
+
 /* A failure before any response byte went downstream: Envoy's 503/504 local reply. */
 static void fail_before_headers(struct router *r, unsigned status, const char *body,
                                 const char *details, uint32_t flag)
@@ -187,8 +197,7 @@ static void push(struct router *r)
     if (r->uc == NULL || !(r->flags & R_HEAD_SENT) || (s->flags & OR_STREAM_F_IN_DECODE))
         return;
     or_conn_flush(r->uc->conn);
-    if (r->uc != NULL && or_conn_above_high_watermark(r->uc->conn) &&
-        !(r->flags & R_PAUSED_DOWN)) {
+    if (r->uc != NULL && or_conn_above_high_watermark(r->uc->conn) && !(r->flags & R_PAUSED_DOWN)) {
         r->flags |= R_PAUSED_DOWN;
         r->uc->conn->flags |= OR_CONN_F_ABOVE_HIGH;
         or_stream_read_disable(s, true);
@@ -234,8 +243,8 @@ static void start_request(struct router *r)
     bool end = (s->flags & OR_STREAM_F_DECODE_END) && r->pending == NULL;
     if (!r->parser_init) {
         if (or_h1_parser_init(&r->parser, OR_H1_RESPONSE, &resp_cbs, r, 0, 0) != 0) {
-            fail_before_headers(r, 503, RESET_PREFIX "overflow",
-                                "upstream_reset_before_response_started{overflow}", OR_RF_UO);
+            release(r, false);
+            or_stream_reset(s, "oom", OR_RF_LR);
             return;
         }
         r->parser_init = true;
@@ -420,8 +429,7 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
     const struct or_cluster *c = r->wc->cluster;
     long active = atomic_load_explicit(&r->wc->load->rq_active, memory_order_relaxed);
     if ((uint64_t)active >= c->thresholds[OR_CLUSTER_PRIORITY_DEFAULT].max_requests) {
-        or_stream_send_local_reply(s, f, 503, RESET_PREFIX "overflow",
-                                   "upstream_reset_before_response_started{overflow}", OR_RF_UO);
+        overflow_reply(r);
         return OR_FILTER_STOP_ITERATION;
     }
     if (rewrite_request(r) != 0) {
@@ -446,8 +454,8 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
     case OR_POOL_QUEUED:
         break;
     case OR_POOL_OVERFLOW:
-        fail_before_headers(r, 503, RESET_PREFIX "overflow",
-                            "upstream_reset_before_response_started{overflow}", OR_RF_UO);
+        release(r, false);
+        overflow_reply(r);
         return OR_FILTER_STOP_ITERATION;
     case OR_POOL_FAILED:
         fail_before_headers(r, 503, RESET_PREFIX "connection failure",

@@ -90,8 +90,10 @@ struct or_h1_msg {
 };
 
 /* Callbacks return 0 to continue or a negative value to abort dispatch (returned by dispatch).
- * on_headers and on_trailers may also return OR_EAGAIN: the parser pauses after the callback and
- * continues on or_h1_parser_resume. on_body cannot pause: take the bytes and read-disable. */
+ * on_headers may also return OR_EAGAIN: the parser pauses after it (before any body byte) and
+ * continues on or_h1_parser_resume. After on_message_complete it always pauses, so OR_EAGAIN from
+ * on_trailers / on_message_complete means nothing more. on_body cannot pause: take the bytes and
+ * read-disable the connection (Envoy's watermarks). */
 struct or_h1_callbacks {
     int (*on_headers)(void *ctx, struct or_h1_msg *msg);
     /* Body bytes, de-chunked, MOVED out of the input buffer without copying: take them all
@@ -127,14 +129,15 @@ struct or_h1_frag {
 enum or_h1_state {
     OR_H1_S_IDLE = 0, /* between messages */
     OR_H1_S_MSG,      /* inside a message */
-    OR_H1_S_PAUSED,   /* paused by a callback (on_headers / on_trailers) */
+    OR_H1_S_PAUSED,   /* paused by on_headers */
     OR_H1_S_DONE,     /* paused after on_message_complete, waiting for resume */
     OR_H1_S_TUNNEL,   /* after an upgrade: raw bytes */
     OR_H1_S_CLOSED,   /* the last message said Connection: close (or HTTP/1.0) */
     OR_H1_S_ERROR,    /* dead: dispatch keeps returning the error */
 };
 
-/* Embed it (e.g. in the connection); all fields are private. */
+/* Embed it (e.g. in the connection) and never move it after init (llhttp points back at it);
+ * all fields are private. */
 struct or_h1_parser {
     llhttp_t ll;
     llhttp_settings_t settings;

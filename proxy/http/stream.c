@@ -366,6 +366,13 @@ void or_stream_continue_encoding(struct or_stream *s, struct or_http_filter *f)
 void or_stream_send_local_reply(struct or_stream *s, struct or_http_filter *f, unsigned status,
                                 const char *body, const char *details, uint32_t resp_flag)
 {
+    or_stream_send_local_reply_ex(s, f, status, body, details, resp_flag, NULL, 0);
+}
+
+void or_stream_send_local_reply_ex(struct or_stream *s, struct or_http_filter *f, unsigned status,
+                                   const char *body, const char *details, uint32_t resp_flag,
+                                   const struct or_header *extra, unsigned n_extra)
+{
     if (s->flags & OR_STREAM_F_RESET)
         return;
     s->details = details;
@@ -386,6 +393,9 @@ void or_stream_send_local_reply(struct or_stream *s, struct or_http_filter *f, u
         or_headers_add(&s->resp, "content-length", 14, num, (size_t)n);
         or_headers_add_ref(&s->resp, OR_STR_LIT("content-type"), OR_STR_LIT("text/plain"));
     }
+    for (unsigned i = 0; i < n_extra; i++)
+        or_headers_add(&s->resp, extra[i].name.ptr, extra[i].name.len, extra[i].value.ptr,
+                       extra[i].value.len);
     bool head = (s->flags & OR_STREAM_F_HEAD) != 0;
     bool body_follows = blen > 0 && !head;
     /* Local replies skip filters after the sender; the sender is f (NULL = before every filter). */

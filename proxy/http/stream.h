@@ -120,6 +120,10 @@ void or_stream_encode_trailers(struct or_stream *s, struct or_http_filter *f, st
  * already sent the stream is reset instead. */
 void or_stream_send_local_reply(struct or_stream *s, struct or_http_filter *f, unsigned status,
                                 const char *body, const char *details, uint32_t resp_flag);
+/* The same with extra response headers (e.g. the router's x-envoy-overloaded), copied. */
+void or_stream_send_local_reply_ex(struct or_stream *s, struct or_http_filter *f, unsigned status,
+                                   const char *body, const char *details, uint32_t resp_flag,
+                                   const struct or_header *extra, unsigned n_extra);
 /* Aborts the stream towards the downstream (after headers were sent). */
 void or_stream_reset(struct or_stream *s, const char *details, uint32_t resp_flag);
 
