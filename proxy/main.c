@@ -23,6 +23,12 @@ int main(int argc, char **argv)
         return 0;
     }
     or_log_set_level(opts.log_level);
+    if (opts.component_log_level[0] != '\0' &&
+        or_log_apply_component_levels(opts.component_log_level) != 0) {
+        fprintf(stderr, "error: invalid --component-log-level '%s'\n", opts.component_log_level);
+        return 1;
+    }
+    or_log_set_format(opts.log_format);
     if (opts.log_path[0] != '\0' && or_log_set_path(opts.log_path) != 0) {
         fprintf(stderr, "cannot open log path '%s'\n", opts.log_path);
         return 1;

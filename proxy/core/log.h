@@ -1,6 +1,9 @@
-/* Logging with Envoy's levels. Thread-safe: one write(2) per line. */
+/* Logging with Envoy's levels, per-component loggers (--component-log-level, POST /logging) and
+ * Envoy's --log-format patterns. Thread-safe: each line is one write(2). */
 #ifndef OR_CORE_LOG_H
 #define OR_CORE_LOG_H
+
+#include <stddef.h>
 
 enum or_log_level {
     OR_LOG_TRACE = 0,
@@ -12,14 +15,25 @@ enum or_log_level {
     OR_LOG_OFF,
 };
 
+/* The lowest level any component logs at: the cheap first check of every log call. */
 extern enum or_log_level or_log_level_current;
 
 /* Parses Envoy's level names (trace debug info warn warning error critical off); -1 if unknown. */
 int or_log_level_parse(const char *name);
 const char *or_log_level_name(enum or_log_level l);
+/* Sets every component's level. */
 void or_log_set_level(enum or_log_level l);
-/* Sends log lines to `path` instead of stderr; 0 or OR_ESYS. */
+/* Sets one component's level: 0, or OR_ENOTFOUND for a name that is not a logger. */
+int or_log_set_component_level(const char *component, enum or_log_level l);
+/* Applies "a:debug,b:trace" (--component-log-level, /logging?paths=): 0 or OR_EINVAL. */
+int or_log_apply_component_levels(const char *spec);
+/* Writes Envoy's "active loggers:\n  <name>: <level>\n..." listing into buf; returns the length. */
+size_t or_log_list(char *buf, size_t len);
+/* Sends log lines to `path` instead of stderr (reopened by or_log_reopen); 0 or OR_ESYS. */
 int or_log_set_path(const char *path);
+int or_log_reopen(void);
+/* Envoy's --log-format pattern (spdlog flags %Y %m %d %T %H %M %S %e %f %t %l %L %n %v %%). */
+void or_log_set_format(const char *pattern);
 
 void or_log_write(enum or_log_level l, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -41,6 +41,7 @@ struct dconn {
     unsigned http_minor;      /* of the current request */
     struct event timer;       /* idle (no stream) or request-headers / request timeouts */
     struct or_list link;      /* in wctx->dconns */
+    uint32_t listener;        /* index of the listener in the snapshot */
     struct or_deferred deferred;
 };
 
@@ -107,6 +108,7 @@ static void destroy_stream(struct dconn *d)
     if (s == NULL)
         return;
     d->stream = NULL;
+    or_wctx_streams_add(d->wctx, -1);
     if (!((s->flags & OR_STREAM_F_ENCODE_END) && (s->flags & OR_STREAM_F_DECODE_END)))
         or_stream_abort(s);
     or_worker_defer(d->w, &s->deferred, free_stream, s);
@@ -132,7 +134,7 @@ static void dconn_close(struct dconn *d, bool flush)
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
 void or_hcm_h1_accept(struct or_worker *w, struct or_wctx *wctx, const struct or_hcm_config *cfg,
-                      int fd, const struct sockaddr *peer, socklen_t peerlen)
+                      uint32_t listener, int fd, const struct sockaddr *peer, socklen_t peerlen)
 {
     struct dconn *d = calloc(1, sizeof(*d));
     if (d == NULL) {
@@ -142,6 +144,7 @@ void or_hcm_h1_accept(struct or_worker *w, struct or_wctx *wctx, const struct or
     d->w = w;
     d->wctx = wctx;
     d->cfg = cfg;
+    d->listener = listener;
     d->conn = or_conn_new_accepted(w, fd, peer, peerlen, &dconn_handler, d);
     if (d->conn == NULL) {
         close(fd);
@@ -158,6 +161,18 @@ void or_hcm_h1_accept(struct or_worker *w, struct or_wctx *wctx, const struct or
     evtimer_assign(&d->timer, w->base, on_timer, d);
     arm_timer(d, cfg->idle_timeout_ms);
     or_list_insert(&wctx->dconns, &d->link);
+}
+
+void or_hcm_h1_drain(struct or_wctx *wctx)
+{
+    struct or_list *it = wctx->dconns.next;
+    while (it != &wctx->dconns) {
+        struct dconn *d = OR_CONTAINER_OF(it, struct dconn, link);
+        it = it->next;
+        if (wctx->draining[d->listener] && d->stream == NULL &&
+            evbuffer_get_length(d->conn->in) == 0)
+            dconn_close(d, true);
+    }
 }
 
 void or_hcm_h1_close_all(struct or_wctx *wctx)
@@ -177,6 +192,7 @@ static struct or_stream *new_stream(struct dconn *d)
         return NULL;
     or_stream_init(s, d->w, d->wctx, d->cfg, &h1_stream_codec, d);
     d->stream = s;
+    or_wctx_streams_add(d->wctx, 1);
     d->flags &=
         ~(DC_F_CHUNKED | DC_F_CLOSE_DELIMITED | DC_F_NO_BODY | DC_F_WATERMARK | DC_F_REQ_BODY);
     or_h1_parser_set_arena(&d->parser, &s->arena);
@@ -506,6 +522,9 @@ static void codec_encode_headers(void *ctx, struct or_stream *s, struct or_heade
     }
     bool has_cl = or_headers_get(h, "content-length") != NULL;
     bool head = (s->flags & OR_STREAM_F_HEAD) != 0;
+    /* Draining: each connection ends after its current response (Envoy's HTTP/1 drain). */
+    if (d->wctx->draining[d->listener])
+        d->flags |= DC_F_CLOSE;
     /* An HTTP/1.0 client without a length gets a body delimited by close. */
     if (!end && !has_cl && d->http_minor == 0 && !head && status != 204 && status != 304)
         d->flags |= DC_F_CLOSE;

@@ -10,6 +10,7 @@
 #include "proxy/upstream/cluster.h"
 #include "proxy/upstream/cluster_manager.h"
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,12 @@ struct server {
     uint32_t started_workers;
     struct or_listen_socket *socks; /* owned: [listener * n_workers + worker] */
     enum or_server_state state;
+    bool hc_failed;            /* POST /healthcheck/fail */
+    bool shutting_down;        /* exit once in-flight requests are done */
+    struct event *drain_timer; /* owned: end of the graceful drain window */
+    struct event *exit_poll;   /* owned: waits for in-flight requests */
+    uint64_t exit_deadline_ms; /* monotonic: give up waiting then */
+    bool *drain_mask;          /* owned, per listener: part of the drain */
     time_t start;
     struct event *sig_term; /* owned */
     struct event *sig_int;  /* owned */
@@ -39,9 +46,13 @@ struct server {
 
 /* ---- admin callbacks ---- */
 
+/* Envoy reports DRAINING while health checks are failed, whatever the lifecycle says. */
 static enum or_server_state admin_state(void *ctx)
 {
-    return ((struct server *)ctx)->state;
+    struct server *s = ctx;
+    if (s->hc_failed && s->state == OR_SERVER_LIVE)
+        return OR_SERVER_DRAINING;
+    return s->state;
 }
 
 static uint64_t admin_uptime(void *ctx)
@@ -71,11 +82,11 @@ static const struct or_options *admin_options(void *ctx)
     return ((struct server *)ctx)->opts;
 }
 
+static void begin_shutdown(struct server *s, const char *why);
+
 static void admin_quit(void *ctx)
 {
-    struct server *s = ctx;
-    or_log_info("main", "shutting down: quitquitquit");
-    event_base_loopbreak(s->base);
+    begin_shutdown(ctx, "quitquitquit");
 }
 
 static const struct or_admin_ops admin_ops = {
@@ -105,7 +116,8 @@ static void on_accept(struct or_worker *w, void *ctx, int fd, const struct socka
                       socklen_t peerlen)
 {
     struct or_listener_rt *l = ctx;
-    or_hcm_h1_accept(w, w->ctx, l->hcm, fd, peer, peerlen);
+    struct or_wctx *wc = w->ctx;
+    or_hcm_h1_accept(w, wc, l->hcm, (uint32_t)(l - wc->snap->listeners), fd, peer, peerlen);
 }
 
 static void on_start_listeners(struct or_worker *w, void *arg)
@@ -115,6 +127,28 @@ static void on_start_listeners(struct or_worker *w, void *arg)
     for (uint32_t i = 0; i < s->snap->n_listeners; i++)
         or_listen_start(&s->socks[i * s->n_workers + w->id], w, on_accept, &s->snap->listeners[i]);
     (void)wc;
+}
+
+/* Marks the listeners in the server's drain mask as draining on this worker: busy connections close
+ * after their response, idle ones now. */
+static void on_drain(struct or_worker *w, void *arg)
+{
+    struct server *s = arg;
+    struct or_wctx *wc = w->ctx;
+    for (uint32_t i = 0; i < s->snap->n_listeners; i++)
+        if (s->drain_mask[i])
+            wc->draining[i] = true;
+    or_hcm_h1_drain(wc);
+}
+
+/* Stops accepting on the drained listeners: new connections are refused from now on. */
+static void on_stop_accepting(struct or_worker *w, void *arg)
+{
+    struct server *s = arg;
+    /* Closing (not just unwatching) the socket makes the kernel refuse new connections. */
+    for (uint32_t i = 0; i < s->snap->n_listeners; i++)
+        if (s->drain_mask[i] && s->socks[i * s->n_workers + w->id].fd >= 0)
+            or_listen_close(&s->socks[i * s->n_workers + w->id]);
 }
 
 static void on_shutdown(struct or_worker *w, void *arg)
@@ -165,11 +199,181 @@ static const struct or_cluster_manager_cbs cm_cbs = {
     .on_initialized = cm_on_initialized,
 };
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+/* ---- drain and shutdown (main thread) ---- */
+
+static void post_all(struct server *s, or_worker_msg_cb cb)
+{
+    for (uint32_t i = 0; i < s->started_workers; i++)
+        or_worker_post(&s->workers[i], cb, s);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t in_flight(const struct server *s)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < s->started_workers; i++)
+        n += atomic_load_explicit(&s->wctxs[i].active_streams, memory_order_relaxed);
+    return n;
+}
+
+static void on_drain_window_over(evutil_socket_t fd, short what, void *arg)
 {
     struct server *s = arg;
-    or_log_info("main", "caught %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    event_base_loopbreak(s->base);
+    or_log_info("main", "drain window over: listeners stop accepting");
+    post_all(s, on_stop_accepting);
+}
+
+/* Starts draining the listeners selected by inbound_only. Graceful: they keep accepting for
+ * --drain-time-s (answering with Connection: close), then refuse; otherwise they refuse now. */
+static void start_drain(struct server *s, bool inbound_only, bool graceful)
+{
+    for (uint32_t i = 0; i < s->snap->n_listeners; i++)
+        if (!inbound_only || s->snap->listeners[i].direction == OR_TRAFFIC_INBOUND)
+            s->drain_mask[i] = true;
+    if (s->state == OR_SERVER_LIVE)
+        s->state = OR_SERVER_DRAINING;
+    post_all(s, on_drain);
+    if (!graceful) {
+        post_all(s, on_stop_accepting);
+        return;
+    }
+    if (s->drain_timer == NULL)
+        s->drain_timer = evtimer_new(s->base, on_drain_window_over, s);
+    struct timeval tv = {(time_t)s->opts->drain_time_s, 0};
+    evtimer_add(s->drain_timer, &tv);
+}
+
+static void on_exit_poll(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *s = arg;
+    uint64_t n = in_flight(s);
+    if (n == 0 || now_ms() >= s->exit_deadline_ms) {
+        if (n != 0)
+            or_log_warn("main", "drain time over with %llu request(s) in flight",
+                        (unsigned long long)n);
+        event_base_loopbreak(s->base);
+        return;
+    }
+    struct timeval tv = {0, 10000};
+    evtimer_add(s->exit_poll, &tv);
+}
+
+/* SIGTERM, SIGINT, /quitquitquit: stop accepting, let in-flight requests finish (bounded by
+ * --drain-time-s), then exit 0. */
+static void begin_shutdown(struct server *s, const char *why)
+{
+    if (s->shutting_down) {
+        event_base_loopbreak(s->base); /* asked twice: go now */
+        return;
+    }
+    s->shutting_down = true;
+    or_log_info("main", "shutting down (%s): draining %llu in-flight request(s)", why,
+                (unsigned long long)in_flight(s));
+    for (uint32_t i = 0; i < s->snap->n_listeners; i++)
+        s->drain_mask[i] = true;
+    s->state = OR_SERVER_DRAINING;
+    post_all(s, on_drain);
+    post_all(s, on_stop_accepting);
+    s->exit_deadline_ms = now_ms() + (uint64_t)s->opts->drain_time_s * 1000u;
+    s->exit_poll = evtimer_new(s->base, on_exit_poll, s);
+    struct timeval tv = {0, 10000};
+    evtimer_add(s->exit_poll, &tv);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    begin_shutdown(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* ---- admin endpoints owned by the server ---- */
+
+static int handle_drain_listeners(struct or_admin_request *req, struct evbuffer *out, void *ctx)
+{
+    struct server *s = ctx;
+    start_drain(s, or_admin_query_has(req, "inboundonly"), or_admin_query_has(req, "graceful"));
+    evbuffer_add_printf(out, "OK\n");
+    return 200;
+}
+
+static int handle_hc_fail(struct or_admin_request *req, struct evbuffer *out, void *ctx)
+{
+    ((struct server *)ctx)->hc_failed = true;
+    evbuffer_add_printf(out, "OK\n");
+    return 200;
+}
+
+static int handle_hc_ok(struct or_admin_request *req, struct evbuffer *out, void *ctx)
+{
+    ((struct server *)ctx)->hc_failed = false;
+    evbuffer_add_printf(out, "OK\n");
+    return 200;
+}
+
+static int handle_logging(struct or_admin_request *req, struct evbuffer *out, void *ctx)
+{
+    char v[512];
+    char list[2048];
+    int status = 200;
+    if (or_admin_query_get(req, "level", v, sizeof(v)) >= 0) {
+        int lvl = or_log_level_parse(v);
+        if (lvl < 0)
+            status = 400;
+        else
+            or_log_set_level((enum or_log_level)lvl);
+    } else if (or_admin_query_get(req, "paths", v, sizeof(v)) >= 0) {
+        if (or_log_apply_component_levels(v) != 0)
+            status = 400;
+    } else if (req->query.len > 0) {
+        /* ?<logger>=<level> */
+        struct or_str cur = req->query, key, val;
+        while (or_admin_query_next(&cur, &key, &val)) {
+            char k[64], lv[32];
+            if (or_admin_url_decode(key, k, sizeof(k)) < 0 ||
+                or_admin_url_decode(val, lv, sizeof(lv)) < 0) {
+                status = 400;
+                break;
+            }
+            int lvl = or_log_level_parse(lv);
+            if (lvl < 0 || or_log_set_component_level(k, (enum or_log_level)lvl) != 0) {
+                status = 400;
+                break;
+            }
+        }
+    }
+    if (status != 200)
+        evbuffer_add_printf(out, "error: invalid logger or level\n");
+    or_log_list(list, sizeof(list));
+    evbuffer_add(out, list, strlen(list));
+    return status;
+}
+
+static const struct or_admin_handler server_handlers[] = {
+    {"/drain_listeners",
+     "drain listeners (?graceful: keep accepting for --drain-time-s; ?inboundonly)",
+     OR_ADMIN_F_MUTATES, handle_drain_listeners, NULL, NULL},
+    {"/healthcheck/fail", "cause the server to fail health checks", OR_ADMIN_F_MUTATES,
+     handle_hc_fail, NULL, NULL},
+    {"/healthcheck/ok", "cause the server to pass health checks", OR_ADMIN_F_MUTATES, handle_hc_ok,
+     NULL, NULL},
+    {"/logging", "query/change logging levels (?level=, ?paths=a:lvl,b:lvl, ?<logger>=<level>)",
+     OR_ADMIN_F_MUTATES, handle_logging, NULL, NULL},
+};
+
+static int register_admin_handlers(struct server *s)
+{
+    for (size_t i = 0; i < sizeof(server_handlers) / sizeof(server_handlers[0]); i++) {
+        struct or_admin_handler h = server_handlers[i];
+        h.ctx = s;
+        if (or_admin_add_handler(s->admin, &h) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- start-up ---- */
@@ -261,6 +465,8 @@ static int start_admin(struct server *s)
         fprintf(stderr, "error initializing admin: %s\n", msg);
         return -1;
     }
+    if (register_admin_handlers(s) != 0)
+        return -1;
     if (s->opts->admin_address_path[0] != '\0')
         or_admin_write_address_file(s->admin, s->opts->admin_address_path);
     char addr[128];
@@ -306,6 +512,9 @@ static int start_workers(struct server *s)
         wc->w = w;
         wc->snap = s->snap;
         or_list_init(&wc->dconns);
+        wc->draining = calloc(s->snap->n_listeners + 1, sizeof(*wc->draining));
+        if (wc->draining == NULL)
+            return -1;
         wc->n_clusters = s->snap->n_clusters;
         wc->clusters = calloc(wc->n_clusters + 1, sizeof(*wc->clusters));
         if (wc->clusters == NULL)
@@ -336,6 +545,7 @@ static void stop_workers(struct server *s)
             for (uint32_t c = 0; c < s->wctxs[i].n_clusters; c++)
                 or_wcluster_deinit(&s->wctxs[i].clusters[c]);
         free(s->wctxs[i].clusters);
+        free(s->wctxs[i].draining);
         or_worker_deinit(&s->workers[i]);
     }
     free(s->workers);
@@ -371,6 +581,9 @@ int or_server_main(const struct or_options *opts)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
+    s->drain_mask = calloc(s->snap->n_listeners + 1, sizeof(*s->drain_mask));
+    if (s->drain_mask == NULL)
+        goto out;
     raise_fd_limit();
     s->n_workers = opts->concurrency ? opts->concurrency : 1;
     s->base = event_base_new();
@@ -412,6 +625,11 @@ out:
     }
     or_cluster_manager_free(s->cm);
     or_admin_stop(s->admin);
+    if (s->drain_timer != NULL)
+        event_free(s->drain_timer);
+    if (s->exit_poll != NULL)
+        event_free(s->exit_poll);
+    free(s->drain_mask);
     if (s->sig_term != NULL)
         event_free(s->sig_term);
     if (s->sig_int != NULL)

@@ -1,9 +1,12 @@
 /* The proxy's state on one worker: the configuration snapshot it serves, its view of every cluster
- * (host sets, load balancers, connection pools) and its listening sockets. Touched only by its own
- * thread, except at start-up and shutdown when no loop runs. */
+ * (host sets, load balancers, connection pools), its live connections and drain flags. Touched only
+ * by its own thread, except at start-up and shutdown when no loop runs, and `active_streams`, which
+ * the main thread reads while draining. */
 #ifndef OR_SERVER_WCTX_H
 #define OR_SERVER_WCTX_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "proxy/core/list.h"
@@ -18,9 +21,16 @@ struct or_wctx {
     struct or_snapshot *snap;     /* borrowed: the server keeps it alive while workers run */
     struct or_wcluster *clusters; /* owned, one per snapshot cluster */
     uint32_t n_clusters;
-    struct or_listen_socket *socks; /* owned, one per snapshot listener */
-    uint32_t n_socks;
-    struct or_list dconns; /* live downstream connections (for shutdown) */
+    struct or_list dconns; /* live downstream connections (for shutdown and drain) */
+    bool *draining;        /* owned, per snapshot listener: answer with Connection: close */
+    _Atomic uint64_t active_streams; /* written by this worker only (load+store), read by main */
 };
+
+/* Single-writer counter update: a plain load and store, no read-modify-write on the data path. */
+static inline void or_wctx_streams_add(struct or_wctx *wc, int64_t d)
+{
+    uint64_t v = atomic_load_explicit(&wc->active_streams, memory_order_relaxed);
+    atomic_store_explicit(&wc->active_streams, v + (uint64_t)d, memory_order_relaxed);
+}
 
 #endif

@@ -675,6 +675,15 @@ STATUS_REASONS = {
 }
 
 
+# Malformed responses served verbatim by /raw/<name> (the connection is closed afterwards).
+RAW_RESPONSES = {
+    "bad-status": b"HTTP/1.1 abc OK\r\ncontent-length: 2\r\n\r\nok",
+    "two-cl": b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nokk",
+    "garbage": b"\x00\x01garbage\r\n\r\n",
+    "bad-header": b"HTTP/1.1 200 OK\r\nx a: b\r\ncontent-length: 2\r\n\r\nok",
+}
+
+
 class Upstream:
     """HTTP/1.1 origin on a free loopback port; listening when start() returns.
 
@@ -694,6 +703,7 @@ class Upstream:
                             ?rst=1 closes with RST; ?chunked=1 uses chunked framing
       /die-before-response  reads the request and closes without answering
       /close                200 "bye\n" with connection: close, then closes
+      /raw/<name>           the malformed response RAW_RESPONSES[name], then closes
       /hop                  200 with hop-by-hop headers in the response (keep-alive,
                             proxy-connection, connection: x-upstream-private, x-upstream-private)
       /name                 200, body = this server's name
@@ -1041,6 +1051,9 @@ class Upstream:
             if req.query.get("rst") == "1":
                 conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                      b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            return False
+        elif parts[0] == "raw" and len(parts) == 2 and parts[1] in RAW_RESPONSES:
+            self._send(conn, RAW_RESPONSES[parts[1]])
             return False
         elif path == "/close":
             self._respond(conn, 200, [("content-type", "text/plain")], b"bye\n", head=head,

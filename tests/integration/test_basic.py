@@ -247,6 +247,18 @@ class Basic(harness.ProxyTest):
         self.assertEqual(u.header_all("host"), ["example.com:1234"])
         self.assertEqual(u.target, "/some/path?a=1&b=%20x")
 
+    def test_absolute_form_request_target(self):
+        # RFC 9112 3.2.2 / Envoy codec: the host of an absolute-form target replaces Host, and
+        # the upstream gets the origin form.
+        tag = new_tag()
+        with RawConn(self.port) as c:
+            c.send("GET http://abs.example:8080/p/q?x=1 HTTP/1.1\r\nHost: ignored.example\r\n"
+                   "x-test-tag: %s\r\n\r\n" % tag)
+            self.assertEqual(c.read_response().status, 200)
+        u = self.upstream_request(tag)
+        self.assertEqual(u.target, "/p/q?x=1")
+        self.assertEqual(u.header_all("host"), ["abs.example:8080"])
+
     def test_prefix_rewrite(self):
         tag = new_tag()
         r = harness.request(self.port, "GET", "/app/foo/bar?x=1", headers={"x-test-tag": tag})

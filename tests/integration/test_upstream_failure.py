@@ -7,6 +7,8 @@ reset/close and the proxy keeps serving").
   answers the next requests.
 * upstream closes before sending any response (FIN or RST): Envoy's 503 "upstream connect error
   or disconnect/reset before headers. reset reason: connection termination".
+* upstream sends a malformed response head (bad status line, two different content-lengths,
+  garbage, a space in a header name): Envoy's 502 "... reset reason: protocol error".
 * upstream answers with connection: close, or closes its idle keep-alive connections: the
   following requests still succeed (no stale pooled connection is used).
 * the client goes away mid-request: the proxy closes the upstream connection and keeps serving.
@@ -18,6 +20,8 @@ import harness
 from harness import (RawConn, bootstrap, curl, free_ports, http_listener, route, static_cluster,
                      virtual_host)
 
+PROTOCOL_ERROR = ("upstream connect error or disconnect/reset before headers. reset reason: "
+                  "protocol error")
 TERMINATION = ("upstream connect error or disconnect/reset before headers. reset reason: "
                "connection termination")
 
@@ -79,6 +83,16 @@ class UpstreamFailure(harness.ProxyTest):
     def test_close_before_response_rst(self):
         r = harness.request(self.port, "GET", "/die-before-response?rst=1")
         self.assertEqual((r.status, r.body.decode()), (503, TERMINATION))
+        self.assertServing()
+
+    def test_malformed_upstream_response(self):
+        # An upstream codec error is a protocol error reset: 502 since Envoy 1.18 (router.cc
+        # onUpstreamReset, PR #15033 return_502_for_upstream_protocol_errors).
+        for name in sorted(harness.RAW_RESPONSES):
+            with self.subTest(response=name):
+                r = harness.request(self.port, "GET", "/raw/" + name)
+                self.assertEqual((r.status, r.body.decode()), (502, PROTOCOL_ERROR), name)
+                self.assertEqual(r.header("content-type"), "text/plain")
         self.assertServing()
 
     def test_upstream_connection_close_responses(self):
