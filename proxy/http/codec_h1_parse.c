@@ -697,6 +697,11 @@ static int on_headers_complete(llhttp_t *ll)
     }
     if (skip)
         ll->flags |= F_SKIPBODY;
+    if (m->informational) {
+        /* The final response decides about the connection: llhttp would otherwise drop every
+         * byte after an HTTP/1.0 or "Connection: close" 1xx without a word. */
+        ll->flags = (uint16_t)((ll->flags & ~F_CONNECTION_CLOSE) | F_CONNECTION_KEEP_ALIVE);
+    }
     m->keep_alive = llhttp_should_keep_alive(ll) != 0;
     /* RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing: close after. */
     if (ll->http_minor == 0 && p->te_count > 0)

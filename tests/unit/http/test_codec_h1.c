@@ -514,6 +514,19 @@ static void test_response_100_continue(void **state)
           "C\n");
 }
 
+static void test_response_1xx_any_version(void **state)
+{
+    CHECK(OR_H1_RESPONSE,
+          "HTTP/1.0 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nConnection: close\r\n"
+          "Link: </s.css>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx",
+          "H[v1.0 ka=1 ch=0 cl=0:0 exp=0 up=0 inf=1 end=1] :status=100\n"
+          "H[v1.1 ka=1 ch=0 cl=0:0 exp=0 up=0 inf=1 end=1] :status=103 connection=close "
+          "link=</s.css>\n"
+          "H[v1.1 ka=1 ch=0 cl=1:1 exp=0 up=0 inf=0 end=0] :status=201 content-length=1\n"
+          "B:x\n"
+          "C\n");
+}
+
 static void test_response_close_delimited(void **state)
 {
     for (size_t m = 0; m < 4; m++) {
@@ -720,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_response_no_body_statuses),
         cmocka_unit_test(test_response_head),
         cmocka_unit_test(test_response_100_continue),
+        cmocka_unit_test(test_response_1xx_any_version),
         cmocka_unit_test(test_response_close_delimited),
         cmocka_unit_test(test_response_connect_and_upgrade),
         cmocka_unit_test(test_trailers_dropped_without_callback),
