@@ -188,15 +188,15 @@ static void arm_route_timeout(struct router *r)
 }
 
 /* Request bytes go straight to the connection once its head is out, else wait in `pending`. */
-/* Sends what the upstream connection holds, unless we are inside a batch of downstream parsing:
- * then it waits for the batch to end, so a request found malformed later in the same bytes is
- * dropped whole and nothing of it reaches the upstream. */
+/* Sends what the upstream connection holds at the end of this loop turn: one writev for the head
+ * and the body that came with it, and a request found malformed later in the same bytes is dropped
+ * whole (its connection closes first) so nothing of it reaches the upstream. */
 static void push(struct router *r)
 {
     struct or_stream *s = S(r);
-    if (r->uc == NULL || !(r->flags & R_HEAD_SENT) || (s->flags & OR_STREAM_F_IN_DECODE))
+    if (r->uc == NULL || !(r->flags & R_HEAD_SENT))
         return;
-    or_conn_flush(r->uc->conn);
+    or_conn_flush_soon(r->uc->conn);
     if (r->uc != NULL && or_conn_above_high_watermark(r->uc->conn) && !(r->flags & R_PAUSED_DOWN)) {
         r->flags |= R_PAUSED_DOWN;
         r->uc->conn->flags |= OR_CONN_F_ABOVE_HIGH;
@@ -254,7 +254,7 @@ static void start_request(struct router *r)
         or_h1_parser_expect_no_body(&r->parser);
     int body = or_h1_encode_request_head(c->out, &s->req, end ? OR_H1_ENC_END_STREAM : 0);
     if (body < 0) {
-        fail_before_headers(r, 503, RESET_PREFIX "protocol error",
+        fail_before_headers(r, 502, RESET_PREFIX "protocol error",
                             "upstream_reset_before_response_started{protocol_error}", OR_RF_UC);
         return;
     }
@@ -506,7 +506,7 @@ static void dispatch_response(struct router *r)
 {
     int rc = or_h1_parser_dispatch(&r->parser, r->uc->conn->in);
     if (rc < 0 && !(r->flags & R_DONE) && !(S(r)->flags & OR_STREAM_F_RESET)) {
-        fail_before_headers(r, 503, RESET_PREFIX "protocol error",
+        fail_before_headers(r, 502, RESET_PREFIX "protocol error",
                             "upstream_reset_before_response_started{protocol_error}", OR_RF_UC);
         return;
     }
@@ -521,7 +521,7 @@ static void up_on_read(struct or_conn *c, void *ctx)
         return;
     if (!(r->flags & R_HEAD_SENT)) {
         /* A server talking before it was asked: not HTTP/1 we can trust. */
-        fail_before_headers(r, 503, RESET_PREFIX "protocol error",
+        fail_before_headers(r, 502, RESET_PREFIX "protocol error",
                             "upstream_reset_before_response_started{protocol_error}", OR_RF_UC);
         return;
     }
@@ -673,13 +673,6 @@ static void router_on_downstream_watermark(struct or_http_filter *f, bool above)
         or_conn_read_disable(r->uc->conn, above);
 }
 
-static void router_on_decode_batch_end(struct or_http_filter *f)
-{
-    struct router *r = (struct router *)f;
-    if (!(r->flags & R_DONE))
-        push(r);
-}
-
 static void router_on_reset(struct or_http_filter *f)
 {
     release((struct router *)f, false);
@@ -708,5 +701,4 @@ const struct or_http_filter_type or_router_filter_type = {
     .on_reset = router_on_reset,
     .on_destroy = router_on_destroy,
     .on_downstream_watermark = router_on_downstream_watermark,
-    .on_decode_batch_end = router_on_decode_batch_end,
 };

@@ -9,6 +9,8 @@
 #include "envoy/config/endpoint/v3/endpoint.pb-c.h"
 #include "envoy/config/listener/v3/listener.pb-c.h"
 #include "envoy/config/route/v3/route.pb-c.h"
+#include "envoy/extensions/access_loggers/file/v3/file.pb-c.h"
+#include "envoy/extensions/access_loggers/stream/v3/stream.pb-c.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
@@ -24,6 +26,9 @@ static const ProtobufCMessageDescriptor *const types[] = {
     &envoy__config__endpoint__v3__cluster_load_assignment__descriptor,
     &envoy__config__listener__v3__listener__descriptor,
     &envoy__config__route__v3__route_configuration__descriptor,
+    &envoy__extensions__access_loggers__file__v3__file_access_log__descriptor,
+    &envoy__extensions__access_loggers__stream__v3__stderr_access_log__descriptor,
+    &envoy__extensions__access_loggers__stream__v3__stdout_access_log__descriptor,
     &envoy__extensions__filters__http__router__v3__router__descriptor,
     &envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__descriptor,
     &google__protobuf__bool_value__descriptor,

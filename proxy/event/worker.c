@@ -37,6 +37,12 @@ static void on_mbox(evutil_socket_t fd, short what, void *arg)
 static void on_deferred(evutil_socket_t fd, short what, void *arg)
 {
     struct or_worker *w = arg;
+    /* Writes first: the connections are still alive; frees come after. */
+    while (!or_list_empty(&w->turn_end)) {
+        struct or_turn_end *t = OR_CONTAINER_OF(w->turn_end.next, struct or_turn_end, link);
+        or_list_remove(&t->link);
+        t->cb(t);
+    }
     /* Objects freed here may defer more objects: loop until the list stays empty. */
     while (w->deferred != NULL) {
         struct or_deferred *d = w->deferred;
@@ -62,6 +68,7 @@ int or_worker_init(struct or_worker *w, uint32_t id)
     if (w->base == NULL)
         return OR_ENOMEM;
     pthread_mutex_init(&w->mbox_lock, NULL);
+    or_list_init(&w->turn_end);
     w->mbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->mbox_fd < 0)
         goto fail_base;
@@ -155,12 +162,21 @@ int or_worker_post(struct or_worker *w, or_worker_msg_cb cb, void *arg)
     return 0;
 }
 
+void or_worker_at_turn_end(struct or_worker *w, struct or_turn_end *t)
+{
+    if (!or_list_empty(&t->link))
+        return; /* already queued */
+    if (or_list_empty(&w->turn_end) && w->deferred == NULL)
+        event_active(w->deferred_ev, EV_TIMEOUT, 0);
+    or_list_insert(w->turn_end.prev, &t->link);
+}
+
 void or_worker_defer(struct or_worker *w, struct or_deferred *d, or_deferred_cb cb, void *obj)
 {
     d->cb = cb;
     d->obj = obj;
     d->next = w->deferred;
-    if (w->deferred == NULL)
+    if (w->deferred == NULL && or_list_empty(&w->turn_end))
         event_active(w->deferred_ev, EV_TIMEOUT, 0);
     w->deferred = d;
 }

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proxy/core/list.h"
+
 struct event_base;
 struct event;
 struct or_worker;
@@ -42,6 +44,7 @@ struct or_worker {
      * from inside their own callbacks. */
     struct or_deferred *deferred; /* owned list */
     struct event *deferred_ev;    /* owned */
+    struct or_list turn_end;      /* struct or_turn_end queue, run at the end of the loop turn */
     uint64_t rand_state;          /* per-thread PRNG state for LB and weighted clusters */
     void *ctx;                    /* borrowed: the proxy's per-worker state (struct or_wctx) */
     bool stopping;
@@ -61,6 +64,28 @@ int or_worker_post(struct or_worker *w, or_worker_msg_cb cb, void *arg);
 /* Runs cb(obj) at the end of the current loop turn. Worker thread only. `d` is caller-provided
  * storage (usually embedded in obj) so deferring never allocates. */
 void or_worker_defer(struct or_worker *w, struct or_deferred *d, or_deferred_cb cb, void *obj);
+
+/* Work to run once at the end of the current loop turn, before deferred frees (e.g. a connection's
+ * write: many writes in one turn become one writev). Embedded in its owner; the owner removes it
+ * with or_turn_end_cancel if it goes away first. */
+struct or_turn_end {
+    struct or_list link; /* in the worker's queue; self-linked when not queued */
+    void (*cb)(struct or_turn_end *t);
+};
+
+static inline void or_turn_end_init(struct or_turn_end *t, void (*cb)(struct or_turn_end *t))
+{
+    or_list_init(&t->link);
+    t->cb = cb;
+}
+
+static inline void or_turn_end_cancel(struct or_turn_end *t)
+{
+    or_list_remove(&t->link);
+}
+
+/* Queues t (no-op if already queued). Worker thread only. */
+void or_worker_at_turn_end(struct or_worker *w, struct or_turn_end *t);
 
 /* The worker running on this thread, or NULL on the main thread. */
 struct or_worker *or_worker_current(void);

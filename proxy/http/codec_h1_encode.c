@@ -81,14 +81,15 @@ static const struct or_str CL0_LINE = OR_STR_LIT("content-length: 0\r\n");
 static const struct or_str TE_LINE = OR_STR_LIT("transfer-encoding: chunked\r\n");
 
 /* Bytes that would end a line or a string early: a filter must not split the message. */
+static const bool unsafe[256] = {['\0'] = true, ['\r'] = true, ['\n'] = true};
+
 static bool safe_bytes(struct or_str s)
 {
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.ptr[i];
-        if (c == '\r' || c == '\n' || c == '\0')
-            return false;
-    }
-    return true;
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    bool bad = false;
+    for (size_t i = 0; i < s.len; i++)
+        bad |= unsafe[p[i]];
+    return !bad;
 }
 
 static bool is_name(const struct or_header *e, const char *lit, size_t n)

@@ -323,8 +323,10 @@ static int on_header_value_complete(llhttp_t *ll)
     char *n = or_arena_alloc(p->arena, name.len + value.len + 2);
     if (n == NULL)
         return fail_nomem(p);
-    for (size_t i = 0; i < name.len; i++)
-        n[i] = (char)tolower((unsigned char)name.ptr[i]);
+    for (size_t i = 0; i < name.len; i++) {
+        char c = name.ptr[i];
+        n[i] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+    }
     n[name.len] = '\0';
     char *v = n + name.len + 1;
     memcpy(v, value.ptr, value.len);
@@ -421,15 +423,19 @@ static int strip_h2c(struct or_h1_parser *p)
 }
 
 /* nghttp2_check_authority's alphabet: unreserved, sub-delims, ':', '@', '[', ']', '%'. */
+static const bool authority_chars[256] = {
+    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['-'] = true, ['.'] = true,
+    ['_'] = true,         ['~'] = true,         ['!'] = true,         ['$'] = true, ['&'] = true,
+    ['\''] = true,        ['('] = true,         [')'] = true,         ['*'] = true, ['+'] = true,
+    [','] = true,         [';'] = true,         ['='] = true,         [':'] = true, ['@'] = true,
+    ['['] = true,         [']'] = true,         ['%'] = true,
+};
+
 static bool authority_valid(struct or_str a)
 {
-    for (size_t i = 0; i < a.len; i++) {
-        unsigned char c = (unsigned char)a.ptr[i];
-        if (isalnum(c))
-            continue;
-        if (strchr("-._~!$&'()*+,;=:@[]%", c) == NULL || c == '\0')
+    for (size_t i = 0; i < a.len; i++)
+        if (!authority_chars[(unsigned char)a.ptr[i]])
             return false;
-    }
     return true;
 }
 

@@ -302,7 +302,21 @@ size_t or_h1_scan_run(struct or_h1_scan *s, const char *p, size_t n, enum or_h1_
                 return fail(s, i, field_err(c), "invalid field name", res);
             }
             break;
-        case S_FIELD_NAME:
+        case S_FIELD_NAME: {
+            size_t j = i;
+            while (j < n && (cls[b[j]] & C_TCHAR))
+                j++;
+            if (j > i) {
+                s->head_bytes += (uint32_t)(j - i - 1);
+                if (s->head_bytes > s->max_head)
+                    return fail(s, i + (s->max_head - (s->head_bytes - (uint32_t)(j - i))),
+                                OR_H1_SCAN_E_TOO_LARGE,
+                                s->trailers ? "trailers size exceeds limit"
+                                            : "headers size exceeds limit",
+                                res);
+                i = j;
+                continue;
+            }
             if (c == ':') {
                 s->state = S_FIELD_VALUE;
                 s->seen_field = 1;
@@ -312,6 +326,7 @@ size_t or_h1_scan_run(struct or_h1_scan *s, const char *p, size_t n, enum or_h1_
                             res);
             }
             break;
+        }
         case S_FIELD_VALUE: {
             size_t j = i;
             while (j < n && (cls[b[j]] & (C_FVCHAR | C_WS)))

@@ -51,10 +51,6 @@ struct or_http_filter_type {
     void (*on_reset)(struct or_http_filter *f);
     /* The stream is being destroyed (after on_reset if any). */
     void (*on_destroy)(struct or_http_filter *f);
-    /* The connection manager finished parsing one batch of downstream bytes: a filter that held
-     * upstream writes back (so a request that turns out malformed in the same batch never leaves
-     * the proxy) sends them now. */
-    void (*on_decode_batch_end)(struct or_http_filter *f);
     /* Downstream output drained below its low watermark / rose above the high one. */
     void (*on_downstream_watermark)(struct or_http_filter *f, bool above_high);
 };

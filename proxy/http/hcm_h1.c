@@ -334,7 +334,7 @@ static int on_msg_headers(void *ctx, struct or_h1_msg *msg)
          */
         or_headers_remove(&s->req, "expect");
         evbuffer_add(d->conn->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-        or_conn_flush(d->conn);
+        or_conn_flush_soon(d->conn);
     }
     strip_hop_by_hop(&s->req, true);
     if (!msg->end_stream)
@@ -411,15 +411,11 @@ static void dispatch(struct dconn *d)
         } else if (or_h1_parser_paused(&d->parser)) {
             return;
         }
-        struct or_stream *batch = d->stream;
-        batch->flags |= OR_STREAM_F_IN_DECODE;
         d->flags |= DC_F_IN_DISPATCH;
         int r = or_h1_parser_dispatch(&d->parser, d->conn->in);
         d->flags &= ~DC_F_IN_DISPATCH;
         if (d->flags & DC_F_DEAD)
             return;
-        if (r >= 0 && batch == d->stream)
-            or_stream_decode_batch_end(batch);
         if (r < 0) {
             const struct or_h1_error *e = or_h1_parser_error(&d->parser);
             unsigned status = e->status ? e->status : 400;
@@ -545,7 +541,7 @@ static void codec_encode_headers(void *ctx, struct or_stream *s, struct or_heade
         d->flags |= DC_F_CHUNKED;
     else if (!has_cl)
         d->flags |= DC_F_CLOSE_DELIMITED | DC_F_CLOSE;
-    or_conn_flush(d->conn);
+    or_conn_flush_soon(d->conn);
     if (end && !(d->flags & DC_F_DEAD))
         maybe_done(d);
 }
@@ -574,7 +570,7 @@ static void codec_encode_data(void *ctx, struct or_stream *s, struct evbuffer *b
     } else {
         evbuffer_add_buffer(d->conn->out, b);
     }
-    or_conn_flush(d->conn);
+    or_conn_flush_soon(d->conn);
     if (d->flags & DC_F_DEAD)
         return;
     if (end) {
@@ -591,7 +587,7 @@ static void codec_encode_trailers(void *ctx, struct or_stream *s, struct or_head
     struct dconn *d = ctx;
     if ((d->flags & DC_F_CHUNKED) && !(d->flags & DC_F_NO_BODY))
         or_h1_encode_last_chunk(d->conn->out, t);
-    or_conn_flush(d->conn);
+    or_conn_flush_soon(d->conn);
     if (!(d->flags & DC_F_DEAD))
         maybe_done(d);
 }

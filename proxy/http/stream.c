@@ -423,20 +423,6 @@ void or_stream_reset(struct or_stream *s, const char *details, uint32_t resp_fla
     s->codec->reset(s->codec_ctx, s);
 }
 
-void or_stream_decode_batch_end(struct or_stream *s)
-{
-    if (!(s->flags & OR_STREAM_F_IN_DECODE))
-        return;
-    s->flags &= ~OR_STREAM_F_IN_DECODE;
-    if (s->flags & OR_STREAM_F_RESET)
-        return;
-    for (unsigned i = 0; i < s->nfilters && s->filters != NULL; i++) {
-        struct or_http_filter *f = s->filters[i];
-        if (f->type->on_decode_batch_end != NULL)
-            f->type->on_decode_batch_end(f);
-    }
-}
-
 void or_stream_read_disable(struct or_stream *s, bool disable)
 {
     s->codec->read_disable(s->codec_ctx, s, disable);

@@ -55,7 +55,6 @@ enum {
     OR_STREAM_F_DEC_END_PENDING = 1 << 6, /* end_stream buffered behind a stopped decode filter */
     OR_STREAM_F_ENC_END_PENDING = 1 << 7, /* end_stream buffered behind a stopped encode filter */
     OR_STREAM_F_ABORTED = 1 << 8,         /* filters were told on_reset */
-    OR_STREAM_F_IN_DECODE = 1 << 9,       /* inside a batch of downstream parsing */
 };
 
 struct or_stream {
@@ -126,9 +125,6 @@ void or_stream_send_local_reply_ex(struct or_stream *s, struct or_http_filter *f
                                    const struct or_header *extra, unsigned n_extra);
 /* Aborts the stream towards the downstream (after headers were sent). */
 void or_stream_reset(struct or_stream *s, const char *details, uint32_t resp_flag);
-
-/* Ends a batch of downstream parsing (clears OR_STREAM_F_IN_DECODE, runs on_decode_batch_end). */
-void or_stream_decode_batch_end(struct or_stream *s);
 
 /* Back-pressure from the upstream side onto the request body. */
 void or_stream_read_disable(struct or_stream *s, bool disable);

@@ -41,6 +41,17 @@ void or_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
     }
 }
 
+static void flush_queued(struct or_turn_end *t)
+{
+    or_conn_flush(OR_CONTAINER_OF(t, struct or_conn, flush));
+}
+
+void or_conn_flush_soon(struct or_conn *c)
+{
+    if (!(c->flags & (OR_CONN_F_CLOSED | OR_CONN_F_CONNECTING)))
+        or_worker_at_turn_end(c->worker, &c->flush);
+}
+
 static struct or_conn *conn_alloc(struct or_worker *w, int fd, const struct or_conn_handler *h,
                                   void *ctx)
 {
@@ -53,6 +64,7 @@ static struct or_conn *conn_alloc(struct or_worker *w, int fd, const struct or_c
         goto fail;
     c->fd = fd;
     c->worker = w;
+    or_turn_end_init(&c->flush, flush_queued);
     c->h = h;
     c->ctx = ctx;
     or_conn_set_buffer_limit(c, 1024 * 1024);
@@ -152,6 +164,7 @@ void or_conn_close(struct or_conn *c)
     if (c->flags & OR_CONN_F_CLOSED)
         return;
     c->flags |= OR_CONN_F_CLOSED;
+    or_turn_end_cancel(&c->flush);
     event_del(&c->rev);
     event_del(&c->wev);
     event_del(&c->timer);

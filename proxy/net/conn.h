@@ -59,6 +59,7 @@ struct or_conn {
     struct sockaddr_storage peer;    /* remote address */
     struct sockaddr_storage local;   /* local address */
     struct or_deferred deferred;     /* storage for the deferred free */
+    struct or_turn_end flush;        /* queued write (or_conn_flush_soon) */
 };
 
 /* Wraps an accepted, non-blocking fd. Reads start at once. NULL on OOM (fd left open). */
@@ -72,6 +73,9 @@ struct or_conn *or_conn_connect(struct or_worker *w, const struct sockaddr *addr
 void or_conn_set_handler(struct or_conn *c, const struct or_conn_handler *h, void *ctx);
 /* Sets the buffer limit: high watermark = limit, low = limit / 2 (Envoy's watermark scheme). */
 void or_conn_set_buffer_limit(struct or_conn *c, uint32_t limit);
+/* Writes c->out at the end of this loop turn (one writev for everything queued in the turn). A
+ * connection closed before then writes nothing more. */
+void or_conn_flush_soon(struct or_conn *c);
 /* Writes c->out now as far as the socket takes it, arming the write event for the rest. */
 void or_conn_flush(struct or_conn *c);
 bool or_conn_above_high_watermark(const struct or_conn *c);

@@ -3,7 +3,7 @@
  * callbacks it expects as one string, e.g. "A.dh(1) B.dh(1) wire.h(200,0)".
  *
  * Tokens: <filter>.dh(end) .dd(bytes,end) .dt(name=value) .eh(status,end) .ed(bytes,end)
- * .et(name=value) .init .reset .destroy .batch; wire.h(status,end) wire.d(bytes,end)
+ * .et(name=value) .init .reset .destroy; wire.h(status,end) wire.d(bytes,end)
  * wire.t(name=value) wire.rd(disable) wire.reset. */
 #ifndef OR_TEST_STREAM_FAKES_H
 #define OR_TEST_STREAM_FAKES_H
@@ -175,11 +175,11 @@ typedef enum or_filter_status (*tf_hook_cb)(struct tfilt *tf, enum tev ev, struc
                                             bool end, enum or_filter_status dflt);
 
 struct tspec {
-    const char *name;             /* borrowed: log prefix */
+    const char *name;                /* borrowed: log prefix */
     enum or_filter_status ret[EV_N]; /* what each callback returns; CONTINUE when zeroed */
-    tf_hook_cb hook;              /* optional */
-    unsigned lr_status;           /* for hooks that send a local reply */
-    const char *lr_body;          /* borrowed, static */
+    tf_hook_cb hook;                 /* optional */
+    unsigned lr_status;              /* for hooks that send a local reply */
+    const char *lr_body;             /* borrowed, static */
 };
 
 struct tfilt {
@@ -274,11 +274,6 @@ static inline void tf_on_destroy(struct or_http_filter *f)
     tlog_add("%s.destroy", ((struct tfilt *)f)->spec->name);
 }
 
-static inline void tf_on_batch_end(struct or_http_filter *f)
-{
-    tlog_add("%s.batch", ((struct tfilt *)f)->spec->name);
-}
-
 static const struct or_http_filter_type tfilter_type = {
     .name = "test.filter",
     .inst_size = sizeof(struct tfilt),
@@ -291,7 +286,6 @@ static const struct or_http_filter_type tfilter_type = {
     .encode_trailers = tf_encode_trailers,
     .on_reset = tf_on_reset,
     .on_destroy = tf_on_destroy,
-    .on_decode_batch_end = tf_on_batch_end,
 };
 
 /* A filter with no callbacks at all: the manager must step over it. */
