@@ -46,7 +46,7 @@ QUICK = os.environ.get("QUICK", "0") not in ("", "0")
 DUR = int(os.environ.get("BENCH_DURATION", "2" if QUICK else "10"))
 WARM = int(os.environ.get("BENCH_WARMUP", "1" if QUICK else "2"))
 IDLE_N = int(os.environ.get("BENCH_IDLE_CONNS", "10000"))
-BODY_BYTES = 1 << 30
+BODY_BYTES = (256 << 20) if QUICK else (1 << 30)
 COLD_RUNS = 1 if QUICK else 3
 COLD_CLUSTERS = 1000
 TIME_BOUND = 240 if QUICK else 900  # whole harness, seconds
@@ -73,7 +73,8 @@ SCENARIOS = [
     ("h2_tls_10x10", "h2 over TLS, 10 clients x 10 streams, 100 B", "tls", "h2load",
      dict(c=10, m=10, path="/100", tls=True)),
     ("idle_10k", "idle HTTP/1.1 keep-alive connections", "h1", "idle", dict(path="/100")),
-    ("body_1g", "1 GiB streamed response body (curl)", "h1", "stream", dict(path="/1g")),
+    ("body_1g", "%s streamed response body (curl)" % ("256 MiB" if QUICK else "1 GiB"), "h1",
+     "stream", dict(path="/1g", direct=True)),
     ("cold_1000", "cold start, 1,000-cluster static config", "h1", "cold", {}),
 ]
 
@@ -267,21 +268,26 @@ def body_text(n):
     return "x" * (n - 1) + "\n"
 
 
-def nginx_common(d, name):
+def nofile():
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def nginx_common(d, name, conns):
+    # worker_connections is sized per scenario: nginx allocates (and touches) every slot at start.
     t = os.path.join(d, "ngx-" + name)
     return (
         "worker_processes 1; daemon off; pid {d}/{n}.pid; error_log {d}/{n}.err warn;\n"
-        "worker_rlimit_nofile 200000;\n"
-        "events {{ worker_connections 50000; }}\n"
+        "worker_rlimit_nofile {nf};\n"
+        "events {{ worker_connections {c}; }}\n"
         "http {{ access_log off; default_type application/octet-stream;\n"
         "  keepalive_requests 1000000000; keepalive_timeout 600s;\n"
         "  client_body_temp_path {t}/b; proxy_temp_path {t}/p; fastcgi_temp_path {t}/f;\n"
         "  uwsgi_temp_path {t}/u; scgi_temp_path {t}/s;\n"
-    ).format(d=d, n=name, t=t)
+    ).format(d=d, n=name, t=t, c=conns, nf=nofile())
 
 
 def origin_conf(d, port):
-    return nginx_common(d, "origin") + (
+    return nginx_common(d, "origin", 4096) + (
         "  sendfile on; open_file_cache max=16 inactive=600s;\n"
         "  server {{ listen 127.0.0.1:{p} backlog=4096;\n"
         "    location = /100 {{ return 200 \"{b100}\"; }}\n"
@@ -293,10 +299,10 @@ def origin_conf(d, port):
     ).format(p=port, d=d, b100=body_text(100), b1k=body_text(1024))
 
 
-def nginx_conf(d, ports, origin, clusters=0):
+def nginx_conf(d, ports, origin, clusters=0, conns=1024):
     up = ("  upstream {n} {{ server 127.0.0.1:{o}; keepalive 64; "
           "keepalive_requests 1000000000; keepalive_timeout 600s; }}\n")
-    s = nginx_common(d, "nginx") + (
+    s = nginx_common(d, "nginx", conns) + (
         "  proxy_http_version 1.1; proxy_set_header Connection \"\";\n"
         "  proxy_max_temp_file_size 0;\n")
     if clusters:
@@ -317,8 +323,12 @@ def nginx_conf(d, ports, origin, clusters=0):
     return s + "}\n"
 
 
-def haproxy_conf(d, ports, origin, clusters=0):
-    s = ("global\n  nbthread 1\n  maxconn 40000\n  ssl-server-verify none\n"
+def haproxy_conf(d, ports, origin, clusters=0, conns=1024):
+    # HAProxy wants 2 fds per connection and refuses to start when it cannot raise RLIMIT_NOFILE
+    # that far (strict-limits); one idle client holds only one, so the check is relaxed.
+    s = ("global\n  nbthread 1\n  maxconn %d\n  no strict-limits\n  ssl-server-verify none\n"
+         % conns)
+    s += (
          "defaults\n  mode http\n  timeout connect 5s\n  timeout client 600s\n"
          "  timeout server 600s\n  timeout http-keep-alive 600s\n  http-reuse always\n")
     if clusters:
@@ -379,7 +389,7 @@ def outrider_cluster(name, origin):
             "port_value: {o}}}}}}}\n").format(n=name, o=origin)
 
 
-def outrider_conf(d, ports, origin, clusters=0):
+def outrider_conf(d, ports, origin, clusters=0, conns=1024):
     s = ("admin:\n  address: {socket_address: {address: 127.0.0.1, port_value: %d}}\n"
          "static_resources:\n  listeners:\n" % ports["admin"])
     if clusters:
@@ -551,7 +561,7 @@ class Bench:
         self.origin_port = free_port()
 
     def log(self, msg):
-        print(msg, file=sys.stderr, flush=True)
+        print(msg, flush=True)
 
     # -- set-up
 
@@ -581,22 +591,33 @@ class Bench:
             if r != (200, size):
                 raise RuntimeError("origin %s answered %s" % (path, r))
 
-    def start_proxy(self, name, clusters=0):
+    def start_proxy(self, name, clusters=0, conns=1024):
         ports = {k: free_port() for k in ("h1", "h2c", "tls", "admin")}
         gen = {"outrider": outrider_conf, "nginx": nginx_conf, "haproxy": haproxy_conf}[name]
         ext = "yaml" if name == "outrider" else "conf"
         conf = os.path.join(self.work, "%s%s.%s" % (name, "-cold" if clusters else "", ext))
         with open(conf, "w") as f:
-            f.write(gen(self.work, ports, self.origin_port, clusters))
+            f.write(gen(self.work, ports, self.origin_port, clusters, conns))
         t0 = time.monotonic()
         p = self.procs.start(proxy_cmd(name, conf), self.proxy_cpu,
                              os.path.join(self.work, name + ".log"))
         return p, ports, t0
 
-    def ready_proxy(self, name):
-        p, ports, _ = self.start_proxy(name)
-        wait_200(ports["h1"], "/100", time.monotonic() + 15, p, interval=0.005)
+    def ready_proxy(self, name, conns=1024):
+        p, ports, _ = self.start_proxy(name, conns=conns)
+        try:
+            wait_200(ports["h1"], "/100", time.monotonic() + 15, p, interval=0.005)
+        except RuntimeError as e:
+            self.procs.stop(p)
+            raise RuntimeError("%s; log: %s" % (e, self.log_tail(name)))
         return p, ports
+
+    def log_tail(self, name):
+        try:
+            with open(os.path.join(self.work, name + ".log"), errors="replace") as f:
+                return " / ".join(f.read().strip().splitlines()[-3:])
+        except OSError:
+            return ""
 
     def add(self, sid, proxy, metrics, notes=None):
         self.results.append({"scenario": sid, "proxy": proxy, "metrics": metrics,
@@ -634,20 +655,23 @@ class Bench:
         finally:
             self.procs.stop(p)
 
-    def direct_run(self, prm):
+    def direct_run(self, kind, prm):
+        if kind == "stream":
+            m, _ = self.stream_run(prm, None)  # also brings the body into the page cache
+            return m
         run_wrk(self.origin_port, prm["path"], prm["c"], WARM)
         r = run_wrk(self.origin_port, prm["path"], prm["c"], DUR)
         return {"rps": r["rps"], "p50_us": r["p50_us"], "p99_us": r["p99_us"]}
 
     def idle_run(self, prm, name):
-        p, ports = self.ready_proxy(name)
+        p, ports = self.ready_proxy(name, conns=IDLE_N + 1024)
         socks = []
         try:
             rss0 = mem_kib(p.pid, "VmRSS")
             t0 = time.monotonic()
             socks, ok = idle_connections(ports["h1"], prm["path"], IDLE_N)
             t_open = time.monotonic() - t0
-            time.sleep(1.0)  # idle: let timers and deferred frees run
+            time.sleep(0.5)  # idle: let timers and deferred frees run
             rss1 = mem_kib(p.pid, "VmRSS")
             closed = count_closed(socks)
             m = {"kib_per_conn": (rss1 - rss0) / float(IDLE_N), "rss_peak_kib":
@@ -665,24 +689,31 @@ class Bench:
             self.procs.stop(p)
 
     def stream_run(self, prm, name):
-        p, ports = self.ready_proxy(name)
+        """One curl of the whole body to /dev/null; name None = straight from the origin."""
+        if name is None:
+            p, port = None, self.origin_port
+        else:
+            p, ports = self.ready_proxy(name)
+            port = ports["h1"]
         try:
-            t0 = cpu_ticks(p.pid)
+            t0 = cpu_ticks(p.pid) if p else 0
             r = subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time", "120", "-w",
                                 "%{http_code} %{size_download} %{time_total}",
-                                "http://127.0.0.1:%d%s" % (ports["h1"], prm["path"])],
+                                "http://127.0.0.1:%d%s" % (port, prm["path"])],
                                capture_output=True, text=True, timeout=150)
-            t1 = cpu_ticks(p.pid)
             code, size, secs = r.stdout.split()
             size, secs = int(size), float(secs)
-            m = {"mb_per_s": size / secs / 1e6, "rss_peak_kib": mem_kib(p.pid, "VmHWM"),
-                 "cpu_us_per_req": (t1 - t0) * 1e6 / CLK_TCK, "seconds": secs}
+            m = {"mb_per_s": size / secs / 1e6, "seconds": secs}
+            if p:
+                m["cpu_us_per_req"] = (cpu_ticks(p.pid) - t0) * 1e6 / CLK_TCK
+                m["rss_peak_kib"] = mem_kib(p.pid, "VmHWM")
             notes = []
             if code != "200" or size != BODY_BYTES:
                 notes.append("status %s, %d of %d bytes" % (code, size, BODY_BYTES))
             return m, notes
         finally:
-            self.procs.stop(p)
+            if p:
+                self.procs.stop(p)
 
     def cold_run(self, name):
         starts, firsts, idles, peaks = [], [], [], []
@@ -714,13 +745,17 @@ class Bench:
 
     def run(self, only, proxies):
         self.prepare()
-        for sid, label, proto, kind, prm in SCENARIOS:
+        for i, (sid, label, proto, kind, prm) in enumerate(SCENARIOS):
             if only and sid not in only:
                 continue
+            t_sc = time.monotonic()
             self.log("== %s: %s" % (sid, label))
             if prm.get("direct"):
-                self.add(sid, "direct", self.direct_run(prm), ["origin without a proxy"])
-            for name in proxies:
+                self.add(sid, "direct", self.direct_run(kind, prm), ["origin without a proxy"])
+            # The order rotates from one scenario to the next, so that a drift in the load of a
+            # shared machine does not always favour the same proxy; rows are printed in one order.
+            k = i % len(proxies)
+            for name in proxies[k:] + proxies[:k]:
                 if not proxy_serves(name, proto):
                     self.add(sid, name, None, ["n/a: Outrider has no %s yet" %
                                                {"h2c": "HTTP/2", "tls": "TLS"}[proto]])
@@ -738,6 +773,10 @@ class Bench:
                     m, notes = None, ["failed: %s" % str(e).replace("\n", " ")[:300]]
                 self.add(sid, name, m, notes)
                 self.log("   %-8s %s %s" % (name, short_metrics(m), "; ".join(notes)))
+            self.log("   (%.1f s)" % (time.monotonic() - t_sc))
+        order = {n: j for j, n in enumerate(("direct",) + PROXIES)}
+        sc_order = {s[0]: j for j, s in enumerate(SCENARIOS)}
+        self.results.sort(key=lambda r: (sc_order[r["scenario"]], order[r["proxy"]]))
         self.derive()
 
     def derive(self):
@@ -942,7 +981,7 @@ def main():
         info = machine_info(b)
         print("Outrider load benchmark%s: proxy on CPU %d, load+origin on CPU %d, %ds runs "
               "(%ds warm-up), %s" % (" (QUICK)" if QUICK else "", b.proxy_cpu, b.load_cpu, DUR,
-                                    WARM, info["date"]), file=sys.stderr, flush=True)
+                                    WARM, info["date"]), flush=True)
         b.run(only, proxies)
     finally:
         signal.alarm(0)

@@ -337,8 +337,14 @@ static int on_header_value_complete(llhttp_t *ll)
         return fail_nomem(p);
     frags_reset(p);
 
-    if (p->in_trailers)
+    if (p->in_trailers) {
+        /* Framing fields have no business in trailers (RFC 9110 6.5.1), and llhttp 8 acts on
+         * them there (a Transfer-Encoding trailer rewrites its chunked flag). */
+        if ((lname.len == 17 && memcmp(n, "transfer-encoding", 17) == 0) ||
+            (lname.len == 14 && memcmp(n, "content-length", 14) == 0))
+            return fail(p, 400, OR_H1_DETAILS_CODEC_ERROR, "framing header in trailers");
         return 0;
+    }
     int32_t idx = (int32_t)h->n - 1;
     switch (lname.len) {
     case 4:
@@ -774,6 +780,9 @@ static int on_message_complete(llhttp_t *ll)
         return 0; /* the final response follows in the same exchange */
     /* Cleared before the callbacks, which may already announce the next request. */
     p->expect_req = 0;
+    /* A "Connection: close" trailer makes llhttp drop whatever follows: close, as it will. */
+    if (!llhttp_should_keep_alive(ll))
+        p->msg.keep_alive = false;
     int rc = 0;
     if (p->trailers != NULL && p->cb->on_trailers != NULL)
         rc = p->cb->on_trailers(p->ctx, p->trailers);
@@ -1015,9 +1024,10 @@ static bool in_step(const struct or_h1_parser *p, enum or_h1_scan_result res, si
     }
 }
 
+static const char empty[1] = {0};
+
 int or_h1_parser_dispatch(struct or_h1_parser *p, struct evbuffer *in)
 {
-    static const char empty[1] = {0};
     llhttp_errno_t e;
     int rc;
 
@@ -1071,6 +1081,16 @@ int or_h1_parser_dispatch(struct or_h1_parser *p, struct evbuffer *in)
 int or_h1_parser_finish(struct or_h1_parser *p)
 {
     int rc;
+    if (p->state == OR_H1_S_PAUSED) {
+        /* EOF while on_headers held the parser: let llhttp run what it owes first. */
+        llhttp_errno_t e;
+        size_t used;
+        llhttp_resume(&p->ll);
+        p->state = OR_H1_S_MSG;
+        rc = execute(p, empty, 0, &e, &used);
+        if (rc != 0)
+            return rc;
+    }
     switch (p->state) {
     case OR_H1_S_ERROR:
         return p->err_code;

@@ -92,11 +92,22 @@ static void free_dconn(void *obj)
     free(d);
 }
 
+/* Streams and their first arena chunk are recycled per worker: no malloc per request once warm. */
+#define MAX_FREE_STREAMS 256
+
 static void free_stream(void *obj)
 {
     struct or_stream *s = obj;
-    or_stream_deinit(s);
-    free(s);
+    struct or_wctx *wc = s->wctx;
+    if (wc->shutting_down || wc->n_free_streams >= MAX_FREE_STREAMS) {
+        or_stream_deinit(s);
+        free(s);
+        return;
+    }
+    or_stream_recycle(s);
+    s->next_free = wc->free_streams;
+    wc->free_streams = s;
+    wc->n_free_streams++;
 }
 
 /* Filters may be on the stack (the router finishing a response), so the memory goes at the end of
@@ -177,6 +188,14 @@ void or_hcm_h1_drain(struct or_wctx *wctx)
 
 void or_hcm_h1_close_all(struct or_wctx *wctx)
 {
+    wctx->shutting_down = true;
+    while (wctx->free_streams != NULL) {
+        struct or_stream *s = wctx->free_streams;
+        wctx->free_streams = s->next_free;
+        or_stream_free_arena(s);
+        free(s);
+    }
+    wctx->n_free_streams = 0;
     while (!or_list_empty(&wctx->dconns)) {
         struct dconn *d = OR_CONTAINER_OF(wctx->dconns.next, struct dconn, link);
         dconn_close(d, false);
@@ -187,10 +206,18 @@ void or_hcm_h1_close_all(struct or_wctx *wctx)
 
 static struct or_stream *new_stream(struct dconn *d)
 {
-    struct or_stream *s = malloc(sizeof(*s));
-    if (s == NULL)
-        return NULL;
-    or_stream_init(s, d->w, d->wctx, d->cfg, &h1_stream_codec, d);
+    struct or_wctx *wc = d->wctx;
+    struct or_stream *s = wc->free_streams;
+    if (s != NULL) {
+        wc->free_streams = s->next_free;
+        wc->n_free_streams--;
+        or_stream_reinit(s, d->w, wc, d->cfg, &h1_stream_codec, d);
+    } else {
+        s = malloc(sizeof(*s));
+        if (s == NULL)
+            return NULL;
+        or_stream_init(s, d->w, wc, d->cfg, &h1_stream_codec, d);
+    }
     d->stream = s;
     or_wctx_streams_add(d->wctx, 1);
     d->flags &=

@@ -19,6 +19,16 @@ int or_stream_init(struct or_stream *s, struct or_worker *w, struct or_wctx *wct
 {
     memset(s, 0, sizeof(*s));
     or_arena_init(&s->arena, 4096);
+    return or_stream_reinit(s, w, wctx, hcm, codec, codec_ctx);
+}
+
+int or_stream_reinit(struct or_stream *s, struct or_worker *w, struct or_wctx *wctx,
+                     const struct or_hcm_config *hcm, const struct or_stream_codec *codec,
+                     void *codec_ctx)
+{
+    struct or_arena arena = s->arena;
+    memset(s, 0, sizeof(*s));
+    s->arena = arena;
     or_headers_init(&s->req, &s->arena);
     or_headers_init(&s->resp, &s->arena);
     s->worker = w;
@@ -69,7 +79,7 @@ void or_stream_abort(struct or_stream *s)
     }
 }
 
-void or_stream_deinit(struct or_stream *s)
+static void stream_release(struct or_stream *s, bool keep_arena)
 {
     bool complete = (s->flags & OR_STREAM_F_ENCODE_END) && (s->flags & OR_STREAM_F_DECODE_END);
     if (!complete)
@@ -83,6 +93,27 @@ void or_stream_deinit(struct or_stream *s)
         evbuffer_free(s->dec_buf);
     if (s->enc_buf != NULL)
         evbuffer_free(s->enc_buf);
+    s->dec_buf = s->enc_buf = NULL;
+    s->nfilters = 0;
+    s->filters = NULL;
+    if (keep_arena)
+        or_arena_reset(&s->arena);
+    else
+        or_arena_deinit(&s->arena);
+}
+
+void or_stream_deinit(struct or_stream *s)
+{
+    stream_release(s, false);
+}
+
+void or_stream_recycle(struct or_stream *s)
+{
+    stream_release(s, true);
+}
+
+void or_stream_free_arena(struct or_stream *s)
+{
     or_arena_deinit(&s->arena);
 }
 

@@ -83,17 +83,27 @@ struct or_stream {
     uint64_t upstream_service_us;        /* upstream request start → response headers */
     uint64_t bytes_received, bytes_sent; /* body bytes */
     struct or_deferred deferred;         /* storage for the deferred free */
+    struct or_stream *next_free;         /* per-worker free list link while recycled */
 };
 
 /* Sets up a stream; filters come from hcm's chain. 0 or OR_ENOMEM. */
 int or_stream_init(struct or_stream *s, struct or_worker *w, struct or_wctx *wctx,
                    const struct or_hcm_config *hcm, const struct or_stream_codec *codec,
                    void *codec_ctx);
+/* Re-initialises a stream whose arena survived or_stream_deinit (per-worker free lists): like
+ * or_stream_init without allocating. */
+int or_stream_reinit(struct or_stream *s, struct or_worker *w, struct or_wctx *wctx,
+                     const struct or_hcm_config *hcm, const struct or_stream_codec *codec,
+                     void *codec_ctx);
 /* Creates the filter instances (after the request headers exist, before decode_headers). */
 int or_stream_create_filters(struct or_stream *s);
 /* Tells every filter the stream is over (on_reset if not complete, then on_destroy) and frees what
  * the stream owns (not the struct itself). */
 void or_stream_deinit(struct or_stream *s);
+/* The same, but the arena's first chunk stays for the stream's next life (or_stream_reinit); a
+ * recycled stream that is not reused is finished with or_stream_free_arena. */
+void or_stream_recycle(struct or_stream *s);
+void or_stream_free_arena(struct or_stream *s);
 /* Marks the stream reset and tells the filters (on_reset) at once, so they detach from upstream
  * state; memory stays valid until or_stream_deinit. Idempotent. */
 void or_stream_abort(struct or_stream *s);

@@ -15,6 +15,7 @@
 #include "proxy/upstream/wcluster.h"
 
 struct or_snapshot;
+struct or_stream;
 
 struct or_wctx {
     struct or_worker *w;          /* borrowed */
@@ -24,6 +25,9 @@ struct or_wctx {
     struct or_list dconns; /* live downstream connections (for shutdown and drain) */
     bool *draining;        /* owned, per snapshot listener: answer with Connection: close */
     _Atomic uint64_t active_streams; /* written by this worker only (load+store), read by main */
+    struct or_stream *free_streams;  /* owned free list (or_stream.next_free) */
+    uint32_t n_free_streams;
+    bool shutting_down; /* free streams for real instead of recycling them */
 };
 
 /* Single-writer counter update: a plain load and store, no read-modify-write on the data path. */

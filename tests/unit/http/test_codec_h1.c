@@ -136,6 +136,14 @@ static void test_keep_alive_rules(void **state)
            "H[v1.1 ka=0 ch=0 cl=0:0 exp=0 up=0 inf=0 end=1] :method=GET :path=/ :authority=h "
            "connection=close\n"
            "C\nCLOSED\n");
+    /* A Connection: close trailer closes too (llhttp discards what follows it). */
+    CHECKO(OR_H1_REQUEST, &o,
+           "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+           "Connection: close\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
+           "H[v1.1 ka=1 ch=1 cl=0:0 exp=0 up=0 inf=0 end=0] :method=POST :path=/ :authority=h "
+           "transfer-encoding=chunked\n"
+           "\nT: connection=close\n"
+           "C\nCLOSED\n");
     /* HTTP/1.0 defaults to close. */
     CHECKO(OR_H1_REQUEST, &o, "GET / HTTP/1.0\r\nHost: h\r\n\r\n",
            "H[v1.0 ka=0 ch=0 cl=0:0 exp=0 up=0 inf=0 end=1] :method=GET :path=/ "
@@ -543,6 +551,18 @@ static void test_response_close_delimited(void **state)
         assert_true(or_h1_parser_closed(&t->p));
         h1t_free(t);
     }
+    /* EOF while on_headers holds the parser still ends a close-delimited body. */
+    struct h1t *tp = h1t_new(OR_H1_RESPONSE, 0, 0);
+    tp->pause_headers = 1;
+    tp->auto_resume = 0;
+    static const char hd[] = "HTTP/1.0 200 OK\r\n\r\n";
+    h1t_add_chain(tp->in, hd, sizeof(hd) - 1);
+    assert_int_equal(or_h1_parser_dispatch(&tp->p, tp->in), 0);
+    assert_true(or_h1_parser_paused(&tp->p));
+    assert_int_equal(or_h1_parser_finish(&tp->p), 0);
+    assert_int_equal(tp->messages, 1);
+    h1t_free(tp);
+
     /* A Content-Length body cut short by EOF is an error. */
     struct h1t *t = h1t_new(OR_H1_RESPONSE, 0, 0);
     static const char in[] = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc";

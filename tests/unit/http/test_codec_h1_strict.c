@@ -83,6 +83,8 @@ static const struct reject_case request_cases[] = {
     {L(CHUNKED "0\r\n folded\r\n\r\n"), E400},
     {L(CHUNKED "0\r\nX: a\x01\r\n\r\n"), CHARS},
     {L(CHUNKED "0\r\nTransfer-Encoding: chunked\r\n\r\n"), E400},
+    {L(CHUNKED "0\r\nTransfer-Encoding: gzip\r\n\r\n"), E400},
+    {L(CHUNKED "0\r\nContent-Length: 5\r\n\r\nhello"), E400},
     /* Line endings: bare LF and bare CR anywhere in the head; the "\r\n\rX" head end. */
     {L("GET / HTTP/1.1\nHost: h\r\n\r\n"), E400},
     {L("GET / HTTP/1.1\r\nHost: h\n\r\n"), E400},
