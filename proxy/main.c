@@ -4,6 +4,7 @@
 #include "proxy/server/options.h"
 #include "proxy/server/server.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,11 @@ int main(int argc, char **argv)
 {
     struct or_options opts;
     char err[512];
+    /* Buffers come and go at the top of each worker's heap every request; without these glibc hands
+     * the pages back (madvise) and faults them in again on the next request. */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 1 << 20);
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     or_options_init(&opts);
     int r = or_options_parse(argc, argv, &opts, err, sizeof(err));
     if (r < 0) {

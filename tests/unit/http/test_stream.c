@@ -824,6 +824,57 @@ static void test_events_after_reset_are_dropped(void **state)
     assert_int_equal(s->bytes_sent, 0);
 }
 
+/* A recycled stream (per-worker free list) runs the same teardown as deinit, keeps its arena, and
+ * after reinit serves a new exchange from a clean state. */
+static void test_recycle_then_reinit_serves_a_new_exchange(void **state)
+{
+    struct fx *x = *state;
+    fx_chain(x, "ABR");
+    x->spec[1].ret[EV_DH] = OR_FILTER_STOP_ITERATION;
+    x->spec[1].ret[EV_DD] = OR_FILTER_STOP_AND_BUFFER;
+    struct or_stream *s = fx_start(x, "POST");
+    or_stream_decode_headers(s, false);
+    assert_int_equal(fx_req_data(x, "held", false), 0); /* leaves dec_buf and dec_stopped set */
+    tlog_clear();
+
+    or_stream_recycle(s);
+    expect_log("A.reset B.reset R.reset A.destroy B.destroy R.destroy");
+    assert_null(s->dec_buf);
+    assert_null(s->filters);
+
+    assert_int_equal(or_stream_reinit(s, NULL, NULL, &x->hcm, &fake_codec, &x->wire), 0);
+    assert_int_equal(s->flags, 0);
+    assert_int_equal(s->dec_stopped, -1);
+    assert_int_equal(s->enc_stopped, -1);
+    assert_int_equal(s->bytes_received, 0);
+    assert_int_equal(s->req.n, 0);
+    or_headers_add(&s->req, ":method", 7, "GET", 3);
+    assert_int_equal(or_stream_create_filters(s), 0);
+    expect_log("A.init B.init R.init");
+
+    x->spec[1].ret[EV_DH] = OR_FILTER_CONTINUE;
+    or_stream_decode_headers(s, true);
+    fx_resp_headers(x, 2, 200, true);
+    expect_log("A.dh(1) B.dh(1) R.dh(1) B.eh(200,1) A.eh(200,1) wire.h(200,1)");
+    deinit(x);
+    expect_log("A.destroy B.destroy R.destroy");
+}
+
+/* A recycled stream that is not reused gives its arena back with or_stream_free_arena. */
+static void test_recycle_then_free_arena(void **state)
+{
+    struct fx *x = *state;
+    fx_chain(x, "AR");
+    struct or_stream *s = fx_start(x, "GET");
+    or_stream_decode_headers(s, true);
+    fx_resp_headers(x, 1, 200, true);
+    tlog_clear();
+    or_stream_recycle(s);
+    expect_log("A.destroy R.destroy");
+    or_stream_free_arena(s);
+    x->live = false; /* leak checking proves the arena is gone */
+}
+
 static void test_read_disable_reaches_codec(void **state)
 {
     struct fx *x = *state;
@@ -871,6 +922,8 @@ int main(void)
         T(test_abort_calls_on_reset_once),
         T(test_deinit_unfinished_resets_then_destroys),
         T(test_events_after_reset_are_dropped),
+        T(test_recycle_then_reinit_serves_a_new_exchange),
+        T(test_recycle_then_free_arena),
         T(test_read_disable_reaches_codec),
 #undef T
     };
