@@ -489,11 +489,7 @@ static enum or_filter_status router_decode_trailers(struct or_http_filter *f, st
     if (r->flags & R_DONE)
         return OR_FILTER_STOP_ITERATION;
     r->flags |= R_REQ_END;
-    struct evbuffer *empty = evbuffer_new();
-    if (empty != NULL) {
-        send_body(r, empty, true);
-        evbuffer_free(empty);
-    }
+    send_body(r, S(r)->worker->empty, true);
     arm_route_timeout(r);
     return OR_FILTER_STOP_ITERATION;
 }
@@ -654,13 +650,7 @@ static void finish_response(struct router *r)
     } else if (kind == END_TRAILERS) {
         or_stream_encode_trailers(s, &r->base, r->trailers);
     } else {
-        struct evbuffer *empty = evbuffer_new();
-        if (empty == NULL) {
-            or_stream_reset(s, "oom", OR_RF_LR);
-            return;
-        }
-        or_stream_encode_data(s, &r->base, empty, true);
-        evbuffer_free(empty);
+        or_stream_encode_data(s, &r->base, s->worker->empty, true);
     }
 }
 

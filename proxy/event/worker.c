@@ -2,6 +2,7 @@
 #include "proxy/core/err.h"
 #include "proxy/core/log.h"
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,11 @@ int or_worker_init(struct or_worker *w, uint32_t id)
     w->deferred_ev = event_new(w->base, -1, 0, on_deferred, w);
     if (w->deferred_ev == NULL)
         goto fail_ev;
+    w->empty = evbuffer_new();
+    if (w->empty == NULL) {
+        event_free(w->deferred_ev);
+        goto fail_ev;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     w->rand_state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)id << 48) ^
@@ -132,6 +138,8 @@ void or_worker_deinit(struct or_worker *w)
     }
     if (w->deferred_ev != NULL)
         event_free(w->deferred_ev);
+    if (w->empty != NULL)
+        evbuffer_free(w->empty);
     if (w->mbox_ev != NULL)
         event_free(w->mbox_ev);
     if (w->mbox_fd > 0)

@@ -12,6 +12,7 @@
 
 struct event_base;
 struct event;
+struct evbuffer;
 struct or_worker;
 
 typedef void (*or_worker_msg_cb)(struct or_worker *w, void *arg);
@@ -46,6 +47,7 @@ struct or_worker {
     struct event *deferred_ev;    /* owned */
     struct or_list turn_end;      /* struct or_turn_end queue, run at the end of the loop turn */
     uint64_t rand_state;          /* per-thread PRNG state for LB and weighted clusters */
+    struct evbuffer *empty;       /* owned: an always-empty buffer for end-of-stream events */
     void *ctx;                    /* borrowed: the proxy's per-worker state (struct or_wctx) */
     bool stopping;
 };

@@ -412,11 +412,7 @@ static int on_msg_complete(void *ctx)
         arm_timer(d, d->cfg->stream_idle_timeout_ms);
     if (d->flags & DC_F_REQ_BODY) {
         d->flags &= ~DC_F_REQ_BODY;
-        struct evbuffer *empty = evbuffer_new();
-        if (empty != NULL) {
-            or_stream_decode_data(s, empty, true);
-            evbuffer_free(empty);
-        }
+        or_stream_decode_data(s, d->w->empty, true);
     } else {
         s->flags |= OR_STREAM_F_DECODE_END;
     }
