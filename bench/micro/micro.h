@@ -31,7 +31,7 @@ int or_micro_register(const or_micro_case &c);
 // Aborts with a message when a call that cannot fail in a benchmark does.
 void or_micro_check(bool ok, const char *what);
 
-#define OR_MICRO_CASE(name, setup, op, teardown)                                                  \
+#define OR_MICRO_CASE(name, setup, op, teardown)                                                   \
     static const int or_micro_reg_##name = or_micro_register({#name, setup, op, teardown})
 
 #endif

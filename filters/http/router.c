@@ -105,6 +105,12 @@ static struct or_stream *S(struct router *r)
     return r->base.stream;
 }
 
+/* This worker's /clusters counters of the chosen host. */
+static struct or_host_counters *hostc(struct router *r)
+{
+    return r->host != NULL ? or_host_counters_of(r->host, S(r)->worker->id) : NULL;
+}
+
 static struct or_whost *whost(struct router *r)
 {
     return r->host != NULL ? or_wcluster_whost(r->wc, r->host) : NULL;
@@ -128,6 +134,9 @@ static void release(struct router *r, bool reusable)
         atomic_fetch_sub_explicit(&r->wc->load->rq_active, 1, memory_order_relaxed);
         if (wh != NULL && wh->active_rq > 0)
             wh->active_rq--;
+        struct or_host_counters *hc = hostc(r);
+        if (hc != NULL)
+            or_host_count(&hc->rq_active, -1);
         r->flags &= ~R_COUNTED;
     }
     if (r->uc != NULL) {
@@ -162,6 +171,12 @@ static void overflow_reply(struct router *r)
 static void fail_before_headers(struct router *r, unsigned status, const char *body,
                                 const char *details, uint32_t flag)
 {
+    struct or_host_counters *hc = (r->flags & R_COUNTED) ? hostc(r) : NULL;
+    if (hc != NULL) {
+        or_host_count(flag == OR_RF_UT ? &hc->rq_timeout : &hc->rq_error, 1);
+        if (flag == OR_RF_UF)
+            or_host_count(&hc->cx_connect_fail, 1);
+    }
     release(r, false);
     if (r->flags & R_RESP_HEADERS)
         or_stream_reset(S(r), details, flag);
@@ -440,6 +455,11 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
     r->flags |= R_COUNTED;
     r->host = r->wc->hs->hosts[hi];
     r->wc->hosts[hi].active_rq++;
+    struct or_host_counters *hc = hostc(r);
+    if (hc != NULL) {
+        or_host_count(&hc->rq_total, 1);
+        or_host_count(&hc->rq_active, 1);
+    }
     if (end_stream)
         r->flags |= R_REQ_END;
     struct or_uconn *uc = NULL;
@@ -597,6 +617,9 @@ static int resp_on_headers(void *ctx, struct or_h1_msg *msg)
         int n = snprintf(v, sizeof(v), "%llu", (unsigned long long)(us / 1000));
         or_headers_add(&s->resp, "x-envoy-upstream-service-time", 29, v, (size_t)n);
     }
+    struct or_host_counters *hc = hostc(r);
+    if (hc != NULL)
+        or_host_count(msg->status >= 500 ? &hc->rq_error : &hc->rq_success, 1);
     r->flags |= R_RESP_HEADERS;
     r->keep_alive = msg->keep_alive;
     if (msg->end_stream) {

@@ -596,6 +596,7 @@ int or_server_main(const struct or_options *opts)
         goto out;
     if (start_workers(s) != 0)
         goto out;
+    or_host_set_counter_blocks(s->n_workers);
     s->cm = or_cluster_manager_new(s->base, NULL, &cm_cbs, s);
     if (s->cm == NULL)
         goto out;

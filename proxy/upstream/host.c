@@ -11,6 +11,13 @@
 #include <string.h>
 #include <sys/un.h>
 
+static uint32_t counter_blocks;
+
+void or_host_set_counter_blocks(uint32_t n)
+{
+    counter_blocks = n;
+}
+
 struct or_host *or_host_new(const struct sockaddr *sa, socklen_t len, const char *hostname,
                             uint32_t weight, enum or_host_health health)
 {
@@ -30,6 +37,14 @@ struct or_host *or_host_new(const struct sockaddr *sa, socklen_t len, const char
     (void)or_sockaddr_format(sa, len, h->addr_str, sizeof(h->addr_str));
     h->weight = weight != 0 ? weight : 1;
     h->health = health;
+    if (counter_blocks > 0) {
+        h->counters = calloc(counter_blocks, sizeof(*h->counters));
+        if (h->counters == NULL) {
+            free(h->hostname);
+            goto fail_host;
+        }
+        h->n_counters = counter_blocks;
+    }
     atomic_init(&h->refs, 1);
     return h;
 
@@ -52,6 +67,7 @@ void or_host_unref(struct or_host *h)
     if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) != 1)
         return;
     free(h->hostname);
+    free(h->counters);
     free(h);
 }
 

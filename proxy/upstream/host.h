@@ -35,6 +35,29 @@ enum or_host_health {
 /* Longest "ip:port" ("[v6]:port") or Unix socket path ("@abstract" or "/path") plus the NUL. */
 #define OR_HOST_ADDR_STR_MAX 112
 
+/* Per-host counters for /clusters, one block per worker: each block is written only by its worker
+ * (a relaxed load and store, no read-modify-write), and the admin thread sums the blocks. */
+struct or_host_counters {
+    _Atomic uint64_t cx_active;
+    _Atomic uint64_t cx_connect_fail;
+    _Atomic uint64_t cx_total;
+    _Atomic uint64_t rq_active;
+    _Atomic uint64_t rq_error;
+    _Atomic uint64_t rq_success;
+    _Atomic uint64_t rq_timeout;
+    _Atomic uint64_t rq_total;
+    char pad[64]; /* keeps two workers' blocks off one cache line */
+};
+
+/* Number of counter blocks every new host gets (the worker count); set once at start-up. */
+void or_host_set_counter_blocks(uint32_t n);
+
+static inline void or_host_count(_Atomic uint64_t *c, int64_t d)
+{
+    uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
+    atomic_store_explicit(c, v + (uint64_t)d, memory_order_relaxed);
+}
+
 struct or_host {
     atomic_uint refs;             /* owners: host sets and the cluster manager */
     struct sockaddr_storage addr; /* AF_INET, AF_INET6 (port set) or AF_UNIX */
@@ -45,8 +68,10 @@ struct or_host {
     /* Owned, never NULL: Endpoint.hostname, or the name a DNS cluster resolved; "" for a STATIC
      * endpoint without one. */
     char *hostname;
-    uint32_t weight;            /* load_balancing_weight, >= 1 */
-    enum or_host_health health; /* configured health_status */
+    uint32_t weight;                   /* load_balancing_weight, >= 1 */
+    enum or_host_health health;        /* configured health_status */
+    struct or_host_counters *counters; /* owned: or_host_set_counter_blocks() blocks, or NULL */
+    uint32_t n_counters;
 };
 
 struct or_hostset {
@@ -57,6 +82,12 @@ struct or_hostset {
     size_t n_hosts;
     struct or_host *hosts[]; /* refs, in endpoint order (DNS answers in resolver order) */
 };
+
+/* The calling worker's block of h, or NULL when the host has none (tests, the main thread). */
+static inline struct or_host_counters *or_host_counters_of(const struct or_host *h, uint32_t worker)
+{
+    return h->counters != NULL && worker < h->n_counters ? &h->counters[worker] : NULL;
+}
 
 /* Makes a host with one reference. `sa` is copied (port included); `hostname` is copied (NULL means
  * ""). `weight` 0 is taken as 1. Returns NULL on OOM or if `len` does not fit a sockaddr_storage or

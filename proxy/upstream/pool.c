@@ -1,5 +1,6 @@
 #include "proxy/upstream/pool.h"
 #include "proxy/core/log.h"
+#include "proxy/event/worker.h"
 #include "proxy/upstream/cluster.h"
 
 #include <event2/buffer.h>
@@ -13,6 +14,9 @@ static const struct or_conn_handler idle_handler = {
 static void uconn_destroy(struct or_uconn *uc)
 {
     atomic_fetch_sub_explicit(&uc->wc->load->cx_active, 1, memory_order_relaxed);
+    struct or_host_counters *hc = or_host_counters_of(uc->host, uc->wc->worker->id);
+    if (hc != NULL)
+        or_host_count(&hc->cx_active, -1);
     or_conn_close(uc->conn);
     or_host_unref(uc->host);
     free(uc);
@@ -67,6 +71,11 @@ static struct or_uconn *uconn_connect(struct or_wcluster *wc, struct or_host *ho
     }
     or_conn_set_buffer_limit(uc->conn, wc->cluster->per_connection_buffer_limit_bytes);
     atomic_fetch_add_explicit(&wc->load->cx_active, 1, memory_order_relaxed);
+    struct or_host_counters *hc = or_host_counters_of(host, wc->worker->id);
+    if (hc != NULL) {
+        or_host_count(&hc->cx_total, 1);
+        or_host_count(&hc->cx_active, 1);
+    }
     return uc;
 }
 
