@@ -42,6 +42,14 @@ test-fuzz: build-fuzz
 
 test: test-release test-asan test-fuzz
 
+# Load benchmark beside nginx and HAProxy (docs/benchmarks.md); QUICK=1 make bench for < 2 minutes.
+bench: build
+	OUTRIDER=$(BUILD)/outrider BENCH_OUT=$(BUILD)/bench python3 bench/load/bench.py
+
+# Micro benchmarks (Google Benchmark); MICRO_ARGS e.g. --benchmark_filter=route.
+micro: build
+	$(BUILD)/or_micro $(MICRO_ARGS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc' | grep -v '^tests/fuzz/corpus')
 

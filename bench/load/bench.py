@@ -48,6 +48,7 @@ WARM = int(os.environ.get("BENCH_WARMUP", "1" if QUICK else "2"))
 IDLE_N = int(os.environ.get("BENCH_IDLE_CONNS", "10000"))
 BODY_BYTES = (256 << 20) if QUICK else (1 << 30)
 COLD_RUNS = 1 if QUICK else 3
+STREAM_RUNS = 1 if QUICK else 2
 COLD_CLUSTERS = 1000
 TIME_BOUND = 240 if QUICK else 900  # whole harness, seconds
 OUTRIDER = os.environ.get("OUTRIDER", os.path.join(ROOT, "build", "outrider"))
@@ -546,10 +547,8 @@ def count_closed(socks):
     """Idle connections the proxy has closed (readable at EOF)."""
     closed = 0
     poller = select.poll()
-    by_fd = {}
     for s in socks:
         poller.register(s.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
-        by_fd[s.fileno()] = s
     for _fd, _ev in poller.poll(0):
         closed += 1
     return closed
@@ -703,28 +702,34 @@ class Bench:
             self.procs.stop(p)
 
     def stream_run(self, prm, name):
-        """One curl of the whole body to /dev/null; name None = straight from the origin."""
+        """curl of the whole body to /dev/null, best of STREAM_RUNS (a shared machine's noise
+        only ever slows a transfer down); name None = straight from the origin."""
         if name is None:
             p, port = None, self.origin_port
         else:
             p, ports = self.ready_proxy(name)
             port = ports["h1"]
         try:
-            t0 = cpu_ticks(p.pid) if p else 0
-            r = subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time", "120", "-w",
-                                "%{http_code} %{size_download} %{time_total}",
-                                "http://127.0.0.1:%d%s" % (port, prm["path"])],
-                               capture_output=True, text=True, timeout=150)
-            code, size, secs = r.stdout.split()
-            size, secs = int(size), float(secs)
-            m = {"mb_per_s": size / secs / 1e6, "seconds": secs}
+            best, notes = None, []
+            for _ in range(STREAM_RUNS):
+                t0 = cpu_ticks(p.pid) if p else 0
+                r = subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time", "120", "-w",
+                                    "%{http_code} %{size_download} %{time_total}",
+                                    "http://127.0.0.1:%d%s" % (port, prm["path"])],
+                                   capture_output=True, text=True, timeout=150)
+                code, size, secs = r.stdout.split()
+                size, secs = int(size), float(secs)
+                m = {"mb_per_s": size / secs / 1e6, "seconds": secs}
+                if p:
+                    m["cpu_us_per_req"] = (cpu_ticks(p.pid) - t0) * 1e6 / CLK_TCK
+                if code != "200" or size != BODY_BYTES:
+                    notes.append("status %s, %d of %d bytes" % (code, size, BODY_BYTES))
+                if best is None or m["mb_per_s"] > best["mb_per_s"]:
+                    best = m
             if p:
-                m["cpu_us_per_req"] = (cpu_ticks(p.pid) - t0) * 1e6 / CLK_TCK
-                m["rss_peak_kib"] = mem_kib(p.pid, "VmHWM")
-            notes = []
-            if code != "200" or size != BODY_BYTES:
-                notes.append("status %s, %d of %d bytes" % (code, size, BODY_BYTES))
-            return m, notes
+                best["rss_peak_kib"] = mem_kib(p.pid, "VmHWM")
+            best["runs"] = STREAM_RUNS
+            return best, notes
         finally:
             if p:
                 self.procs.stop(p)
@@ -919,12 +924,29 @@ def md_table(rows):
     return "\n".join(out)
 
 
-def tool_version(cmd):
+def md_header(info):
+    return ("Run of %s (git %s)%s on %s, %s CPUs, kernel %s; proxy on CPU %s, load generator, "
+            "origin and harness on CPU %s; %d s measured runs after %d s warm-up; load average "
+            "%s at the start, %s at the end; %.0f s in all.\n\n"
+            "Versions: %s; %s; %s; %s; %s; %s.\n" % (
+                info["date"], info["git"], " (QUICK)" if info["quick"] else "",
+                info["cpu_model"], info["nproc"], info["kernel"], info["proxy_cpu"],
+                info["load_cpu"], info["duration_s"], info["warmup_s"],
+                " ".join(info["loadavg_start"]), " ".join(info.get("loadavg_end", [])),
+                info.get("elapsed_s", 0), info["outrider"], info["nginx"], info["haproxy"],
+                info["wrk"], info["h2load"], info["curl"]))
+
+
+def tool_version(cmd, words=3):
+    """First non-empty line of `cmd`'s output, cut to its first `words` words."""
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-        return (r.stdout + r.stderr).strip().splitlines()[0]
+        line = [x.strip() for x in (r.stdout + r.stderr).splitlines() if x.strip()][0]
     except (OSError, IndexError, subprocess.TimeoutExpired):
         return "unknown"
+    if "version:" in line and cmd[0] == OUTRIDER:
+        line = "outrider " + line.split("version:", 1)[1].strip()
+    return " ".join(line.split()[:words])
 
 
 def machine_info(b):
@@ -944,10 +966,10 @@ def machine_info(b):
         "nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
         "proxy_cpu": b.proxy_cpu, "load_cpu": b.load_cpu, "git": sha,
         "quick": QUICK, "duration_s": DUR, "warmup_s": WARM, "idle_conns": IDLE_N,
-        "outrider": tool_version([OUTRIDER, "--version"]),
+        "outrider": tool_version([OUTRIDER, "--version"], 2),
         "nginx": tool_version(["nginx", "-v"]), "haproxy": tool_version(["haproxy", "-v"]),
-        "wrk": tool_version(["wrk", "-v"]), "h2load": tool_version(["h2load", "--version"]),
-        "curl": tool_version(["curl", "--version"]),
+        "wrk": tool_version(["wrk", "-v"], 2), "h2load": tool_version(["h2load", "--version"]),
+        "curl": tool_version(["curl", "--version"], 2),
         "loadavg_start": open("/proc/loadavg").read().split()[:3],
     }
 
@@ -966,7 +988,7 @@ def write_outputs(b, info, rows):
                 f.write("%s\t%s\t%s\t%s\t%s\n" % (r["scenario"], r["proxy"], k, v,
                                                   "" if ratio is None else "%.4f" % ratio))
     with open(os.path.join(OUT_DIR, "results.md"), "w") as f:
-        f.write(md_table(rows) + "\n")
+        f.write(md_header(info) + "\n" + md_table(rows) + "\n")
 
 
 def main():

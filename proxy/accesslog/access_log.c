@@ -40,13 +40,13 @@ struct or_al_ring {
 };
 
 struct or_al_file {
-    char *path;              /* owned */
-    int fd;                  /* owned unless is_std */
-    bool is_std;             /* fd 1 or 2: never reopened, never closed */
-    unsigned refs;           /* configs using the file; under mgr.lock */
-    unsigned reopen_seen;    /* log thread: last reopen generation applied */
+    char *path;               /* owned */
+    int fd;                   /* owned unless is_std */
+    bool is_std;              /* fd 1 or 2: never reopened, never closed */
+    unsigned refs;            /* configs using the file; under mgr.lock */
+    unsigned reopen_seen;     /* log thread: last reopen generation applied */
     struct or_al_ring *rings; /* owned: n_slots, 64-byte aligned */
-    struct or_al_file *next; /* mgr.files list */
+    struct or_al_file *next;  /* mgr.files list */
 };
 
 struct or_al_slot {
@@ -515,8 +515,7 @@ static int file_format(const Envoy__Extensions__AccessLoggers__File__V3__FileAcc
         return or_alog_format_compile_json(fal->json_format, false, false, false, out, err, p);
     case ENVOY__EXTENSIONS__ACCESS_LOGGERS__FILE__V3__FILE_ACCESS_LOG__ACCESS_LOG_FORMAT_TYPED_JSON_FORMAT:
         snprintf(p, sizeof(p), "%s.typed_json_format", path);
-        return or_alog_format_compile_json(fal->typed_json_format, true, false, false, out, err,
-                                           p);
+        return or_alog_format_compile_json(fal->typed_json_format, true, false, false, out, err, p);
     case ENVOY__EXTENSIONS__ACCESS_LOGGERS__FILE__V3__FILE_ACCESS_LOG__ACCESS_LOG_FORMAT_LOG_FORMAT:
         snprintf(p, sizeof(p), "%s.log_format", path);
         return or_alog_format_from_proto(fal->log_format, out, err, p);

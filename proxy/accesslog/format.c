@@ -215,30 +215,30 @@ uint32_t or_access_log_flag_parse(const char *name, size_t len)
  * Compiled form */
 
 enum op_kind {
-    OP_LIT,           /* s1 */
-    OP_CONST,         /* s1, or unset when s1 is NULL (HOSTNAME, ENVIRONMENT) */
-    OP_TIME,          /* START_TIME: times[time_idx] */
-    OP_HDR,           /* sub: HDR_REQ/HDR_RESP/HDR_TRAILER; s1 main, s2 alternative (lower) */
-    OP_HDR_BYTES,     /* sub: which map */
-    OP_PROTOCOL,      /* sub: 0 downstream, 1 upstream */
-    OP_CODE,          /* RESPONSE_CODE */
-    OP_DETAILS,       /* RESPONSE_CODE_DETAILS */
-    OP_TERM_DETAILS,  /* CONNECTION_TERMINATION_DETAILS */
-    OP_BYTES,         /* sub: 0 received, 1 sent */
-    OP_DURATION,      /* sub: DUR_* */
-    OP_FLAGS,         /* sub: 1 = long names */
-    OP_ADDR,          /* sub: ADDR_*, mode: AM_* */
-    OP_CLUSTER,       /* UPSTREAM_CLUSTER(_RAW) */
-    OP_TFR,           /* UPSTREAM_TRANSPORT_FAILURE_REASON */
-    OP_ATTEMPTS,      /* UPSTREAM_REQUEST_ATTEMPT_COUNT */
-    OP_CONN_ID,       /* CONNECTION_ID */
-    OP_ROUTE,         /* ROUTE_NAME */
-    OP_SNI,           /* REQUESTED_SERVER_NAME */
-    OP_STREAM_ID,     /* STREAM_ID: the request's x-request-id */
-    OP_GRPC,          /* sub: GRPC_CAMEL/SNAKE/NUMBER */
-    OP_LOCAL_BODY,    /* LOCAL_REPLY_BODY */
-    OP_UNSET,         /* operators Envoy accepts but we have no data for (TLS, metadata, ...) */
-    OP_ZERO,          /* byte meters we do not keep: Envoy's "Not implemented (0)" */
+    OP_LIT,          /* s1 */
+    OP_CONST,        /* s1, or unset when s1 is NULL (HOSTNAME, ENVIRONMENT) */
+    OP_TIME,         /* START_TIME: times[time_idx] */
+    OP_HDR,          /* sub: HDR_REQ/HDR_RESP/HDR_TRAILER; s1 main, s2 alternative (lower) */
+    OP_HDR_BYTES,    /* sub: which map */
+    OP_PROTOCOL,     /* sub: 0 downstream, 1 upstream */
+    OP_CODE,         /* RESPONSE_CODE */
+    OP_DETAILS,      /* RESPONSE_CODE_DETAILS */
+    OP_TERM_DETAILS, /* CONNECTION_TERMINATION_DETAILS */
+    OP_BYTES,        /* sub: 0 received, 1 sent */
+    OP_DURATION,     /* sub: DUR_* */
+    OP_FLAGS,        /* sub: 1 = long names */
+    OP_ADDR,         /* sub: ADDR_*, mode: AM_* */
+    OP_CLUSTER,      /* UPSTREAM_CLUSTER(_RAW) */
+    OP_TFR,          /* UPSTREAM_TRANSPORT_FAILURE_REASON */
+    OP_ATTEMPTS,     /* UPSTREAM_REQUEST_ATTEMPT_COUNT */
+    OP_CONN_ID,      /* CONNECTION_ID */
+    OP_ROUTE,        /* ROUTE_NAME */
+    OP_SNI,          /* REQUESTED_SERVER_NAME */
+    OP_STREAM_ID,    /* STREAM_ID: the request's x-request-id */
+    OP_GRPC,         /* sub: GRPC_CAMEL/SNAKE/NUMBER */
+    OP_LOCAL_BODY,   /* LOCAL_REPLY_BODY */
+    OP_UNSET,        /* operators Envoy accepts but we have no data for (TLS, metadata, ...) */
+    OP_ZERO,         /* byte meters we do not keep: Envoy's "Not implemented (0)" */
 };
 
 enum { HDR_REQ = 0, HDR_RESP = 1, HDR_TRAILER = 2 };
@@ -281,13 +281,13 @@ struct jnode {
     uint8_t kind;
     char *key; /* owned: "\"key\":" pre-escaped; NULL for list elements and the root */
     size_t keylen;
-    char *rawkey;        /* owned: the key as configured (for sorting) */
-    struct jnode *kids;  /* owned array */
+    char *rawkey;       /* owned: the key as configured (for sorting) */
+    struct jnode *kids; /* owned array */
     unsigned nkids;
-    unsigned op_first;   /* J_OPS */
+    unsigned op_first; /* J_OPS */
     unsigned op_n;
-    char num[40];        /* J_NUM: protobuf JSON text of the number */
-    char num_g[40];      /* J_NUM: "%g" text, used in untyped JSON */
+    char num[40];   /* J_NUM: protobuf JSON text of the number */
+    char num_g[40]; /* J_NUM: "%g" text, used in untyped JSON */
 };
 
 struct or_alog_format {
@@ -597,7 +597,10 @@ static const struct cmd builtin_cmds[] = {
     {"ENVIRONMENT", SYN_PARAMS_REQ | SYN_LEN, OP_CONST, 0, 0, SPECIAL_ENV},
 };
 
-#define SI(name, kind, sub, mode) {name, SYN_CMD_ONLY, kind, sub, mode, 0}
+#define SI(name, kind, sub, mode)                                                                  \
+    {                                                                                              \
+        name, SYN_CMD_ONLY, kind, sub, mode, 0                                                     \
+    }
 
 /* Envoy's StreamInfo fields (StreamInfoFormatter::getKnownFieldExtractors); all take no
  * parameters. */
@@ -966,7 +969,8 @@ static int parse_text(struct compiler *c, const char *s, size_t n, unsigned *fir
             }
         }
         if (!ok || i >= n || s[i] != '%') {
-            rc = fail(c, "Incorrect configuration: %.*s. Couldn't find valid command at position %zu",
+            rc = fail(c,
+                      "Incorrect configuration: %.*s. Couldn't find valid command at position %zu",
                       (int)(n > 300 ? 300 : n), s, pos);
             goto out;
         }
@@ -1223,7 +1227,8 @@ int or_alog_format_from_proto(const Envoy__Config__Core__V3__SubstitutionFormatS
     }
     case ENVOY__CONFIG__CORE__V3__SUBSTITUTION_FORMAT_STRING__FORMAT_TEXT_FORMAT_SOURCE: {
         const Envoy__Config__Core__V3__DataSource *ds = sfs->text_format_source;
-        switch (ds ? ds->specifier_case : ENVOY__CONFIG__CORE__V3__DATA_SOURCE__SPECIFIER__NOT_SET) {
+        switch (ds ? ds->specifier_case
+                   : ENVOY__CONFIG__CORE__V3__DATA_SOURCE__SPECIFIER__NOT_SET) {
         case ENVOY__CONFIG__CORE__V3__DATA_SOURCE__SPECIFIER_INLINE_STRING:
             snprintf(p, sizeof(p), "%s.text_format_source.inline_string", path);
             return or_alog_format_compile_text(ds->inline_string,
@@ -1324,8 +1329,9 @@ static void set_str(struct val *v, struct or_str s)
 
 static const struct or_headers *hdr_map(const struct or_access_log_info *in, int which)
 {
-    return which == HDR_REQ ? in->req_headers
-                            : which == HDR_RESP ? in->resp_headers : in->resp_trailers;
+    return which == HDR_REQ    ? in->req_headers
+           : which == HDR_RESP ? in->resp_headers
+                               : in->resp_trailers;
 }
 
 /* Envoy's Address::asString / formatDownstreamAddressNoPort / JustPort. */
@@ -1354,8 +1360,7 @@ static void eval_addr(const struct sockaddr *sa, int mode, char *tmp, struct val
             v->n = (size_t)snprintf(tmp, TMP_CAP, "@%.*s", (int)sizeof(su->sun_path) - 1,
                                     su->sun_path + 1);
         } else {
-            v->n = (size_t)snprintf(tmp, TMP_CAP, "%.*s", (int)sizeof(su->sun_path),
-                                    su->sun_path);
+            v->n = (size_t)snprintf(tmp, TMP_CAP, "%.*s", (int)sizeof(su->sun_path), su->sun_path);
         }
         return;
     } else {
@@ -1374,16 +1379,28 @@ static void eval_addr(const struct sockaddr *sa, int mode, char *tmp, struct val
 }
 
 static const char *const grpc_camel[] = {
-    "Ok",           "Canceled",      "Unknown",          "InvalidArgument",   "DeadlineExceeded",
-    "NotFound",     "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
-    "Aborted",      "OutOfRange",    "Unimplemented",    "Internal",          "Unavailable",
-    "DataLoss",     "Unauthenticated",
+    "Ok",       "Canceled",        "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+    "NotFound", "AlreadyExists",   "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+    "Aborted",  "OutOfRange",      "Unimplemented",    "Internal",          "Unavailable",
+    "DataLoss", "Unauthenticated",
 };
 static const char *const grpc_snake[] = {
-    "OK",          "CANCELLED",          "UNKNOWN",       "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED", "NOT_FOUND",    "ALREADY_EXISTS", "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-    "UNIMPLEMENTED", "INTERNAL",          "UNAVAILABLE",   "DATA_LOSS",
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
     "UNAUTHENTICATED",
 };
 
@@ -1448,8 +1465,8 @@ static void eval(const struct ctx *x, const struct op *op, char *tmp, struct val
             v->k = V_STR, v->s = op->s1, v->n = op->n1;
         return;
     case OP_TIME: {
-        struct tcache *tc = x->cache && op->time_idx < x->cache->n ? &x->cache->t[op->time_idx]
-                                                                    : NULL;
+        struct tcache *tc =
+            x->cache && op->time_idx < x->cache->n ? &x->cache->t[op->time_idx] : NULL;
         v->k = V_STR;
         v->s = tmp;
         v->n = time_render(&x->f->times[op->time_idx], &in->start_time, tc, tmp, TMP_CAP);
@@ -1508,8 +1525,8 @@ static void eval(const struct ctx *x, const struct op *op, char *tmp, struct val
             ns = in->response_duration_ns;
             break;
         case DUR_RESPONSE_TX: {
-            int64_t end = in->downstream_tx_end_ns >= 0 ? in->downstream_tx_end_ns
-                                                        : in->duration_ns;
+            int64_t end =
+                in->downstream_tx_end_ns >= 0 ? in->downstream_tx_end_ns : in->duration_ns;
             if (end < 0 || in->response_duration_ns < 0)
                 return;
             v->k = V_I64, v->i = (end - in->response_duration_ns) / 1000000;

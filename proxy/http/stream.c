@@ -126,9 +126,18 @@ static struct evbuffer *hold_buf(struct evbuffer **slot)
 
 /* ---- decode (request) path: filters 0..n-1 ---- */
 
+/* Filter i does not get request events yet: the headers have not reached it, or an earlier filter
+ * stopped. The stopped filter itself still sees later data and trailers (Envoy). */
+static bool dec_held(const struct or_stream *s, unsigned i)
+{
+    return i >= s->dec_headers_next || (s->dec_stopped >= 0 && (int)i > s->dec_stopped);
+}
+
 static void decode_headers_from(struct or_stream *s, unsigned from)
 {
-    bool end = (s->flags & OR_STREAM_F_DECODE_END) &&
+    /* end_stream rides on the headers only if nothing is held behind them: a held end_stream
+     * (even on an empty frame) goes out as data, so no filter sees end_stream twice. */
+    bool end = (s->flags & OR_STREAM_F_DECODE_END) && !(s->flags & OR_STREAM_F_DEC_END_PENDING) &&
                (s->dec_buf == NULL || evbuffer_get_length(s->dec_buf) == 0) &&
                s->req_trailers == NULL;
     for (unsigned i = from; i < s->nfilters; i++) {
@@ -150,8 +159,7 @@ static void decode_headers_from(struct or_stream *s, unsigned from)
 static void decode_data_from(struct or_stream *s, unsigned from, struct evbuffer *b, bool end)
 {
     for (unsigned i = from; i < s->nfilters; i++) {
-        if (i >= s->dec_headers_next || (s->dec_stopped >= 0 && (int)i > s->dec_stopped)) {
-            /* Headers have not got past the filter before i yet: hold the bytes. */
+        if (dec_held(s, i)) {
             evbuffer_add_buffer(hold_buf(&s->dec_buf), b);
             if (end)
                 s->flags |= OR_STREAM_F_DEC_END_PENDING;
@@ -170,6 +178,11 @@ static void decode_data_from(struct or_stream *s, unsigned from, struct evbuffer
             if (end)
                 s->flags |= OR_STREAM_F_DEC_END_PENDING;
             s->dec_stopped = (int)i;
+        } else if (end && i + 1 < s->nfilters) {
+            /* STOP_NO_BUFFER took the last bytes: keep the end_stream so continue sends an
+             * empty end frame (Envoy's empty buffer). Not for the terminal filter. */
+            s->flags |= OR_STREAM_F_DEC_END_PENDING;
+            s->dec_stopped = (int)i;
         }
         return;
     }
@@ -178,6 +191,8 @@ static void decode_data_from(struct or_stream *s, unsigned from, struct evbuffer
 static void decode_trailers_from(struct or_stream *s, unsigned from)
 {
     for (unsigned i = from; i < s->nfilters; i++) {
+        if (dec_held(s, i))
+            return; /* req_trailers waits for the stopped filter to continue */
         struct or_http_filter *f = s->filters[i];
         if (f->type->decode_trailers == NULL)
             continue;
@@ -216,8 +231,8 @@ void or_stream_decode_trailers(struct or_stream *s, struct or_headers *t)
     s->req_trailers = t;
     if (s->flags & (OR_STREAM_F_RESET | OR_STREAM_F_LOCAL_REPLY))
         return;
-    if (s->dec_stopped >= 0)
-        return; /* delivered when the stopped filter continues */
+    /* Up to and including a stopped filter (a buffering filter learns the request ended; the
+     * router, which stops on headers, gets them); the filters after it wait for continue. */
     decode_trailers_from(s, 0);
 }
 
@@ -229,18 +244,24 @@ void or_stream_continue_decoding(struct or_stream *s, struct or_http_filter *f)
     s->dec_stopped = -1;
     if (s->dec_headers_next <= from) {
         decode_headers_from(s, from);
-        if (s->dec_stopped >= 0 || (s->flags & (OR_STREAM_F_RESET | OR_STREAM_F_LOCAL_REPLY)))
+        if (s->flags & (OR_STREAM_F_RESET | OR_STREAM_F_LOCAL_REPLY))
             return;
     }
-    if (s->dec_buf != NULL &&
-        (evbuffer_get_length(s->dec_buf) > 0 || (s->flags & OR_STREAM_F_DEC_END_PENDING))) {
-        struct evbuffer *b = s->dec_buf;
+    /* Even when the headers stopped again (at the router they always do), the held body and
+     * trailers go on up to the filter that stopped: decode_*_from hold them only beyond it. */
+    if ((s->dec_buf != NULL && evbuffer_get_length(s->dec_buf) > 0) ||
+        (s->flags & OR_STREAM_F_DEC_END_PENDING)) {
+        struct evbuffer *b = s->dec_buf != NULL ? s->dec_buf : evbuffer_new();
+        if (b == NULL) {
+            or_stream_reset(s, "oom", OR_RF_LR);
+            return;
+        }
         s->dec_buf = NULL;
         bool end = (s->flags & OR_STREAM_F_DEC_END_PENDING) != 0;
         s->flags &= ~OR_STREAM_F_DEC_END_PENDING;
         decode_data_from(s, from, b, end);
         evbuffer_free(b);
-        if (s->dec_stopped >= 0)
+        if (s->flags & (OR_STREAM_F_RESET | OR_STREAM_F_LOCAL_REPLY))
             return;
     }
     if (s->req_trailers != NULL)
@@ -266,6 +287,8 @@ static void encode_headers_from(struct or_stream *s, int from, bool end)
             return;
         if (st != OR_FILTER_CONTINUE) {
             s->enc_stopped = i;
+            if (end) /* headers-only response: the end_stream waits with the headers */
+                s->flags |= OR_STREAM_F_ENC_END_PENDING;
             return;
         }
     }
@@ -300,6 +323,10 @@ static void encode_data_from(struct or_stream *s, int from, struct evbuffer *b, 
             if (end)
                 s->flags |= OR_STREAM_F_ENC_END_PENDING;
             s->enc_stopped = i;
+        } else if (end) {
+            /* STOP_NO_BUFFER took the last bytes: continue still owes the codec an end_stream. */
+            s->flags |= OR_STREAM_F_ENC_END_PENDING;
+            s->enc_stopped = i;
         }
         return;
     }
@@ -319,6 +346,10 @@ static void encode_trailers_from(struct or_stream *s, int from, struct or_header
 {
     for (int i = from; i >= 0; i--) {
         struct or_http_filter *f = s->filters[i];
+        if (s->enc_stopped >= 0 && i < s->enc_stopped) {
+            s->resp_trailers = t; /* behind the held headers/body, until continue */
+            return;
+        }
         if (f->type->encode_trailers == NULL)
             continue;
         enum or_filter_status st = f->type->encode_trailers(f, t);
@@ -326,16 +357,25 @@ static void encode_trailers_from(struct or_stream *s, int from, struct or_header
             return;
         if (st != OR_FILTER_CONTINUE) {
             s->enc_stopped = i;
+            s->resp_trailers = t;
             return;
         }
+    }
+    if (!(s->flags & OR_STREAM_F_HEADERS_ENCODED)) {
+        s->resp_trailers = t;
+        return;
     }
     s->flags |= OR_STREAM_F_ENCODE_END;
     s->codec->encode_trailers(s->codec_ctx, s, t);
 }
 
+/* After a reset or a complete response (a local reply ended it while the router was still
+ * streaming) nothing more may reach the codec. */
+#define ENCODE_DONE (OR_STREAM_F_RESET | OR_STREAM_F_ENCODE_END)
+
 void or_stream_encode_headers(struct or_stream *s, struct or_http_filter *f, bool end_stream)
 {
-    if (s->flags & OR_STREAM_F_RESET)
+    if (s->flags & ENCODE_DONE)
         return;
     const struct or_str *st = or_headers_get(&s->resp, ":status");
     if (st != NULL) {
@@ -350,7 +390,7 @@ void or_stream_encode_headers(struct or_stream *s, struct or_http_filter *f, boo
 void or_stream_encode_data(struct or_stream *s, struct or_http_filter *f, struct evbuffer *b,
                            bool end_stream)
 {
-    if (s->flags & OR_STREAM_F_RESET) {
+    if (s->flags & ENCODE_DONE) {
         evbuffer_drain(b, evbuffer_get_length(b));
         return;
     }
@@ -359,36 +399,46 @@ void or_stream_encode_data(struct or_stream *s, struct or_http_filter *f, struct
 
 void or_stream_encode_trailers(struct or_stream *s, struct or_http_filter *f, struct or_headers *t)
 {
-    if (s->flags & OR_STREAM_F_RESET)
+    if (s->flags & ENCODE_DONE)
         return;
     encode_trailers_from(s, encode_start(f, s), t);
 }
 
 void or_stream_continue_encoding(struct or_stream *s, struct or_http_filter *f)
 {
-    if (s->flags & OR_STREAM_F_RESET)
+    if (s->flags & ENCODE_DONE)
         return;
     int from = (int)f->index - 1;
     s->enc_stopped = -1;
     if (!(s->flags & OR_STREAM_F_HEADERS_ENCODED)) {
         bool end = (s->enc_buf == NULL || evbuffer_get_length(s->enc_buf) == 0) &&
-                   (s->flags & OR_STREAM_F_ENC_END_PENDING);
-        encode_headers_from(s, from, end);
-        if (end) {
+                   (s->flags & OR_STREAM_F_ENC_END_PENDING) && s->resp_trailers == NULL;
+        if (end)
             s->flags &= ~OR_STREAM_F_ENC_END_PENDING;
-            return;
-        }
-        if (s->enc_stopped >= 0)
+        encode_headers_from(s, from, end);
+        if (end || (s->flags & OR_STREAM_F_RESET))
             return;
     }
-    if (s->enc_buf != NULL &&
-        (evbuffer_get_length(s->enc_buf) > 0 || (s->flags & OR_STREAM_F_ENC_END_PENDING))) {
-        struct evbuffer *b = s->enc_buf;
+    /* Even if the headers stopped again, the held body and trailers go on up to that filter. */
+    if ((s->enc_buf != NULL && evbuffer_get_length(s->enc_buf) > 0) ||
+        (s->flags & OR_STREAM_F_ENC_END_PENDING)) {
+        struct evbuffer *b = s->enc_buf != NULL ? s->enc_buf : evbuffer_new();
+        if (b == NULL) {
+            or_stream_reset(s, "oom", OR_RF_LR);
+            return;
+        }
         s->enc_buf = NULL;
         bool end = (s->flags & OR_STREAM_F_ENC_END_PENDING) != 0;
         s->flags &= ~OR_STREAM_F_ENC_END_PENDING;
         encode_data_from(s, from, b, end);
         evbuffer_free(b);
+        if (s->flags & OR_STREAM_F_RESET)
+            return;
+    }
+    if (s->resp_trailers != NULL) {
+        struct or_headers *t = s->resp_trailers;
+        s->resp_trailers = NULL;
+        encode_trailers_from(s, from, t);
     }
 }
 
@@ -429,8 +479,20 @@ void or_stream_send_local_reply_ex(struct or_stream *s, struct or_http_filter *f
                        extra[i].value.len);
     bool head = (s->flags & OR_STREAM_F_HEAD) != 0;
     bool body_follows = blen > 0 && !head;
-    /* Local replies skip filters after the sender; the sender is f (NULL = before every filter). */
-    or_stream_encode_headers(s, f, !body_follows);
+    /* Local replies skip filters after the sender; the sender is f (NULL = before every filter).
+     * If a response is already inside the chain (an encode filter holds it), those filters are
+     * mid-response: like Envoy's sendDirectLocalReply, drop what is held, go to the codec. */
+    int from = encode_start(f, s);
+    if (s->enc_headers_next < s->nfilters) {
+        from = -1;
+        s->enc_stopped = -1;
+        s->flags &= ~OR_STREAM_F_ENC_END_PENDING;
+        s->resp_trailers = NULL;
+        if (s->enc_buf != NULL)
+            evbuffer_drain(s->enc_buf, evbuffer_get_length(s->enc_buf));
+    }
+    s->status = status;
+    encode_headers_from(s, from, !body_follows);
     if (body_follows && !(s->flags & OR_STREAM_F_RESET)) {
         struct evbuffer *b = evbuffer_new();
         if (b == NULL) {
@@ -438,7 +500,7 @@ void or_stream_send_local_reply_ex(struct or_stream *s, struct or_http_filter *f
             return;
         }
         evbuffer_add(b, body, blen);
-        or_stream_encode_data(s, f, b, true);
+        encode_data_from(s, from, b, true);
         evbuffer_free(b);
     }
 }

@@ -62,6 +62,7 @@ struct or_stream {
     struct or_headers req;               /* request headers (pseudo-headers first) */
     struct or_headers resp;              /* response headers */
     struct or_headers *req_trailers;     /* arena, NULL when none */
+    struct or_headers *resp_trailers;    /* borrowed (arena): held behind a stopped encode filter */
     const struct or_stream_codec *codec; /* borrowed: static vtable of the connection manager */
     void *codec_ctx;                     /* borrowed: the connection manager's connection */
     struct or_worker *worker;            /* borrowed */

@@ -83,6 +83,10 @@ struct or_stats_store {
     size_t cap;
     uint32_t *index;    /* owned open-addressing table of (stat index + 1), 0 = empty */
     size_t index_cap;   /* power of two */
+    uint32_t *slot_owner;  /* owned: counter/gauge slot -> stat index + 1 (0 = none) */
+    size_t slot_owner_cap;
+    uint32_t *cell_owner;  /* owned: histogram cell -> stat index + 1 */
+    size_t cell_owner_cap;
 
     struct or_stats_group *groups; /* owned array */
     size_t ngroups;

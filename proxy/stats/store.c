@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "proxy/stats/stats.h"
 #include "proxy/stats/stats_internal.h"
@@ -26,8 +27,6 @@ static uint64_t name_hash(const char *s)
 /* Allocates slot page n_pages in every shard, then publishes them. */
 static int add_page(struct or_stats_store *st)
 {
-    _Atomic uint64_t *fresh[st->n_shards > 0 ? 1 : 1];
-    (void)fresh;
     if (st->n_pages >= OR_STATS_MAX_PAGES)
         return OR_ENOMEM;
     uint32_t i;
@@ -155,6 +154,8 @@ void or_stats_store_free(struct or_stats_store *st)
         stat_free_fields(&st->stats[i]);
     free(st->stats);
     free(st->index);
+    free(st->slot_owner);
+    free(st->cell_owner);
     for (size_t i = 0; i < st->ngroups; i++) {
         free(st->groups[i].prefix);
         free(st->groups[i].stem);
@@ -268,6 +269,35 @@ static int index_reserve(struct or_stats_store *st, size_t n)
     return 0;
 }
 
+/* Main-thread map from a handle to its record (index + 1, 0 = none), so that setting or reading
+ * one stat by handle costs O(1). */
+static int owner_set(uint32_t **map, size_t *cap, uint32_t h, uint32_t v)
+{
+    if (h >= *cap) {
+        size_t n = *cap ? *cap : 1024;
+        while (n <= h)
+            n *= 2;
+        uint32_t *m = realloc(*map, n * sizeof(*m));
+        if (m == NULL)
+            return OR_ENOMEM;
+        memset(m + *cap, 0, (n - *cap) * sizeof(*m));
+        *map = m;
+        *cap = n;
+    }
+    (*map)[h] = v;
+    return 0;
+}
+
+static struct or_stat *owner_get(struct or_stats_store *st, enum or_stat_kind kind, uint32_t h)
+{
+    uint32_t *map = kind == OR_STAT_HISTOGRAM ? st->cell_owner : st->slot_owner;
+    size_t cap = kind == OR_STAT_HISTOGRAM ? st->cell_owner_cap : st->slot_owner_cap;
+    if (h == 0 || h >= cap || map[h] == 0)
+        return NULL;
+    struct or_stat *s = &st->stats[map[h] - 1];
+    return s->kind == kind ? s : NULL;
+}
+
 /* Adds the record for an allocated handle. */
 static int add_record(struct or_stats_store *st, enum or_stat_kind kind, const char *name,
                       uint32_t h, unsigned flags)
@@ -299,6 +329,12 @@ static int add_record(struct or_stats_store *st, enum or_stat_kind kind, const c
     }
     if (or_stats__tagger_apply(st->tagger, s) != 0)
         goto fail;
+    if (kind == OR_STAT_HISTOGRAM) {
+        if (owner_set(&st->cell_owner, &st->cell_owner_cap, h, (uint32_t)st->nstats + 1) != 0)
+            goto fail;
+    } else if (owner_set(&st->slot_owner, &st->slot_owner_cap, h, (uint32_t)st->nstats + 1) != 0) {
+        goto fail;
+    }
     index_put(st->index, st->index_cap, s->name, (uint32_t)st->nstats + 1);
     st->nstats++;
     return 0;
@@ -435,15 +471,10 @@ size_t or_stats_sanitize_name(const char *in, size_t len, char *out, size_t outl
 
 void or_gauge_set_main(struct or_stats_store *st, uint32_t h, uint64_t v)
 {
-    /* Gauges are found by handle: a linear scan would be O(n) per set, so use the index of
-     * the slot through a small search over the stats with this handle. */
-    for (size_t i = 0; i < st->nstats; i++) {
-        struct or_stat *s = &st->stats[i];
-        if (s->kind == OR_STAT_GAUGE && s->h == h) {
-            s->main_value = v;
-            s->main_set = true;
-            return;
-        }
+    struct or_stat *s = owner_get(st, OR_STAT_GAUGE, h);
+    if (s != NULL) {
+        s->main_value = v;
+        s->main_set = true;
     }
 }
 
@@ -542,22 +573,15 @@ void or_stats_reset_counters(struct or_stats_store *st)
 uint64_t or_stats_counter_value(struct or_stats_store *st, uint32_t h)
 {
     uint64_t raw = or_stats__counter_raw(st, h);
-    for (size_t i = 0; i < st->nstats; i++) {
-        const struct or_stat *s = &st->stats[i];
-        if (s->kind == OR_STAT_COUNTER && s->h == h)
-            return raw >= s->reset_base ? raw - s->reset_base : 0;
-    }
-    return raw;
+    const struct or_stat *s = owner_get(st, OR_STAT_COUNTER, h);
+    uint64_t base = s != NULL ? s->reset_base : 0;
+    return raw >= base ? raw - base : 0;
 }
 
 uint64_t or_stats_gauge_value(struct or_stats_store *st, uint32_t h)
 {
-    for (size_t i = 0; i < st->nstats; i++) {
-        const struct or_stat *s = &st->stats[i];
-        if (s->kind == OR_STAT_GAUGE && s->h == h)
-            return or_stats__gauge_read(st, s, NULL);
-    }
-    return 0;
+    const struct or_stat *s = owner_get(st, OR_STAT_GAUGE, h);
+    return s != NULL ? or_stats__gauge_read(st, s, NULL) : 0;
 }
 
 int or_stats_lookup(struct or_stats_store *st, const char *name, struct or_stat_info *out)
