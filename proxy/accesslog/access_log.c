@@ -24,7 +24,7 @@
 #include "proxy/core/log.h"
 
 #define DEFAULT_INTERVAL_MS 10000u
-#define DEFAULT_BUFFER (256u * 1024u)
+#define DEFAULT_BUFFER (1024u * 1024u)
 #define DEFAULT_FLUSH (64u * 1024u)
 
 /* One slot's ring. head/tail count bytes ever written/consumed; (head - tail) <= size. The

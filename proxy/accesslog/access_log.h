@@ -32,7 +32,7 @@ struct or_access_log_manager_opts {
     uint32_t n_workers;         /* worker threads (slots 0..n_workers-1); main gets one more */
     uint32_t flush_interval_ms; /* --file-flush-interval-msec; 0 = Envoy's default 10000 */
     size_t buffer_bytes;        /* ring per file per slot, rounded up to a power of two;
-                                   0 = 256 KiB. Lines beyond it are dropped and counted. */
+                                   0 = 1 MiB. Lines beyond it are dropped and counted. */
     size_t flush_bytes;         /* wake the log thread when a ring holds this much; 0 = 64 KiB
                                    (Envoy's min_flush_size) */
     bool no_thread;             /* no log thread: data leaves only via or_access_log_flush()

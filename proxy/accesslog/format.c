@@ -489,7 +489,8 @@ static void tcache_fill(const struct tspec *t, int64_t sec, struct tcache *tc)
 {
     struct tm tm;
     time_t tt = (time_t)sec;
-    gmtime_r(&tt, &tm);
+    if (gmtime_r(&tt, &tm) == NULL)
+        memset(&tm, 0, sizeof(tm));
     size_t o = 0;
     for (unsigned i = 0; i < t->n; i++) {
         o += fmt_segment(t->p[i].seg, t->p[i].seglen, &tm, tc->buf + o, sizeof(tc->buf) - o);

@@ -4,6 +4,10 @@
 
 #include <string.h>
 
+#include "envoy/admin/v3/clusters.pb-c.h"
+#include "envoy/admin/v3/config_dump.pb-c.h"
+#include "envoy/admin/v3/config_dump_shared.pb-c.h"
+#include "envoy/admin/v3/listeners.pb-c.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
 #include "envoy/config/cluster/v3/cluster.pb-c.h"
 #include "envoy/config/endpoint/v3/endpoint.pb-c.h"
@@ -21,6 +25,30 @@
 
 /* Sorted by descriptor->name (strcmp order). */
 static const ProtobufCMessageDescriptor *const types[] = {
+    /* Admin output (/config_dump, /clusters, /listeners): the dumps travel as Any values, and
+     * ?resource= packs single elements (StaticCluster, ...) into Any. */
+    &envoy__admin__v3__bootstrap_config_dump__descriptor,
+    &envoy__admin__v3__clusters__descriptor,
+    &envoy__admin__v3__clusters_config_dump__descriptor,
+    &envoy__admin__v3__clusters_config_dump__dynamic_cluster__descriptor,
+    &envoy__admin__v3__clusters_config_dump__static_cluster__descriptor,
+    &envoy__admin__v3__config_dump__descriptor,
+    &envoy__admin__v3__endpoints_config_dump__descriptor,
+    &envoy__admin__v3__endpoints_config_dump__dynamic_endpoint_config__descriptor,
+    &envoy__admin__v3__endpoints_config_dump__static_endpoint_config__descriptor,
+    &envoy__admin__v3__listeners__descriptor,
+    &envoy__admin__v3__listeners_config_dump__descriptor,
+    &envoy__admin__v3__listeners_config_dump__dynamic_listener__descriptor,
+    &envoy__admin__v3__listeners_config_dump__static_listener__descriptor,
+    &envoy__admin__v3__routes_config_dump__descriptor,
+    &envoy__admin__v3__routes_config_dump__dynamic_route_config__descriptor,
+    &envoy__admin__v3__routes_config_dump__static_route_config__descriptor,
+    &envoy__admin__v3__scoped_routes_config_dump__descriptor,
+    &envoy__admin__v3__scoped_routes_config_dump__dynamic_scoped_route_configs__descriptor,
+    &envoy__admin__v3__scoped_routes_config_dump__inline_scoped_route_configs__descriptor,
+    &envoy__admin__v3__secrets_config_dump__descriptor,
+    &envoy__admin__v3__secrets_config_dump__dynamic_secret__descriptor,
+    &envoy__admin__v3__secrets_config_dump__static_secret__descriptor,
     &envoy__config__bootstrap__v3__bootstrap__descriptor,
     &envoy__config__cluster__v3__cluster__descriptor,
     &envoy__config__endpoint__v3__cluster_load_assignment__descriptor,

@@ -351,6 +351,12 @@ static int on_msg_headers(void *ctx, struct or_h1_msg *msg)
     const struct or_str *method = or_headers_get(&s->req, ":method");
     if (method != NULL && or_str_eq_lit(*method, "HEAD"))
         s->flags |= OR_STREAM_F_HEAD;
+    if (or_headers_get(&s->req, ":authority") == NULL) {
+        /* Envoy's connection manager requires a host on every request (HTTP/1.0 gets 426 from the
+         * codec before this). */
+        hcm_local_reply(d, 400, "Bad Request", "missing_host_header", OR_RF_DPE);
+        return OR_EAGAIN;
+    }
     if (msg->upgrade || msg->connect) {
         /* No upgrade_configs are supported yet: Envoy refuses an unconfigured upgrade with 403. */
         hcm_local_reply(d, 403, NULL, "upgrade_failed", 0);

@@ -72,7 +72,8 @@
     C(downstream_cx_total, "downstream_cx_total")                                                  \
     C(downstream_cx_tx_bytes_total, "downstream_cx_tx_bytes_total")                                \
     C(downstream_cx_upgrades_total, "downstream_cx_upgrades_total")                                \
-    C(downstream_flow_control_paused_reading_total, "downstream_flow_control_paused_reading_total") \
+    C(downstream_flow_control_paused_reading_total,                                                \
+      "downstream_flow_control_paused_reading_total")                                              \
     C(downstream_flow_control_resumed_reading_total,                                               \
       "downstream_flow_control_resumed_reading_total")                                             \
     C(downstream_rq_1xx, "downstream_rq_1xx")                                                      \
@@ -325,9 +326,9 @@ struct or_control_plane_stats {
 /* Envoy's CodeStats categories for upstream responses: every response is charged to ALL and to
  * one of EXTERNAL / INTERNAL (x-envoy-internal requests). */
 enum or_rq_category {
-    OR_RQ_ALL = 0,   /* cluster.<c>.upstream_rq_* */
-    OR_RQ_EXTERNAL,  /* cluster.<c>.external.upstream_rq_* */
-    OR_RQ_INTERNAL,  /* cluster.<c>.internal.upstream_rq_* */
+    OR_RQ_ALL = 0,  /* cluster.<c>.upstream_rq_* */
+    OR_RQ_EXTERNAL, /* cluster.<c>.external.upstream_rq_* */
+    OR_RQ_INTERNAL, /* cluster.<c>.internal.upstream_rq_* */
     OR_RQ_NCATEGORIES,
 };
 
@@ -432,8 +433,8 @@ static inline void or_cluster_stats_response(struct or_stats_shard *s,
         or_counter_inc(s, rq->completed[c]);
         if (code >= OR_RQ_CODE_FIRST && code < OR_RQ_CODE_FIRST + OR_RQ_CODE_COUNT) {
             or_counter_inc(s, rq->cls[c][code / 100u - 1u]);
-            or_counter_inc(s, or_stats_group_handle(rq->codes[c], OR_RQ_CODE_COUNT,
-                                                    code - OR_RQ_CODE_FIRST));
+            or_counter_inc(
+                s, or_stats_group_handle(rq->codes[c], OR_RQ_CODE_COUNT, code - OR_RQ_CODE_FIRST));
         }
     }
 }

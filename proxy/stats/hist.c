@@ -20,8 +20,8 @@ const double or_stats__quantiles[OR_STATS_NQUANTILES] = {0,    0.25, 0.5,   0.75
 const char *const or_stats__quantile_labels[OR_STATS_NQUANTILES] = {
     "0", "25", "50", "75", "90", "95", "99", "99.5", "99.9", "100"};
 const double or_stats__buckets[OR_STATS_NBUCKETS] = {
-    0.5,  1,     5,     10,    25,     50,     100,    250,     500,    1000,
-    2500, 5000,  10000, 30000, 60000,  300000, 600000, 1800000, 3600000};
+    0.5,  1,    5,     10,    25,    50,     100,    250,     500,    1000,
+    2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000};
 
 static const uint64_t pow10_u64[20] = {1ull,
                                        10ull,
@@ -45,9 +45,9 @@ static const uint64_t pow10_u64[20] = {1ull,
                                        10000000000000000000ull};
 
 /* circllhist's power_of_ten[] for the exponents we use: exact doubles. */
-static const double pow10_d[OR_STATS_HIST_DECADES] = {
-    1,    10,   100,  1000, 1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
-    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+static const double pow10_d[OR_STATS_HIST_DECADES] = {1,    10,   100,  1000, 1e4,  1e5,  1e6,
+                                                      1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13,
+                                                      1e14, 1e15, 1e16, 1e17, 1e18};
 
 bool or_stats__hist_bin(uint64_t v, unsigned *decade, unsigned *idx)
 {
@@ -81,8 +81,8 @@ void or_stats__hist_bin_bounds(unsigned decade, unsigned idx, double *lower, dou
 
 void or_histogram_record(struct or_stats_shard *s, uint32_t h, uint64_t value)
 {
-    struct or_stats_hist_cell *page = atomic_load_explicit(
-        &s->hist_pages[h >> OR_STATS_HIST_PAGE_SHIFT], memory_order_relaxed);
+    struct or_stats_hist_cell *page =
+        atomic_load_explicit(&s->hist_pages[h >> OR_STATS_HIST_PAGE_SHIFT], memory_order_relaxed);
     struct or_stats_hist_cell *c = &page[h & (OR_STATS_HIST_PAGE_CELLS - 1u)];
     unsigned d, idx;
     _Atomic uint64_t *slot;
@@ -110,8 +110,7 @@ void or_stats__hist_summary_empty(struct or_hist_summary *out)
         out->q[i] = NAN;
 }
 
-void or_stats__hist_summarize(const struct or_hist_bin *bins, size_t n,
-                              struct or_hist_summary *out)
+void or_stats__hist_summarize(const struct or_hist_bin *bins, size_t n, struct or_hist_summary *out)
 {
     double total = 0.0;
     uint64_t count = 0;
@@ -170,8 +169,8 @@ void or_stats__hist_summarize(const struct or_hist_bin *bins, size_t n,
 
 static struct or_stats_hist_cell *cell_of(struct or_stats_shard *sh, uint32_t h)
 {
-    struct or_stats_hist_cell *page = atomic_load_explicit(
-        &sh->hist_pages[h >> OR_STATS_HIST_PAGE_SHIFT], memory_order_acquire);
+    struct or_stats_hist_cell *page =
+        atomic_load_explicit(&sh->hist_pages[h >> OR_STATS_HIST_PAGE_SHIFT], memory_order_acquire);
     return &page[h & (OR_STATS_HIST_PAGE_CELLS - 1u)];
 }
 
@@ -198,8 +197,8 @@ int or_stats__hist_merge(struct or_stats_store *st, struct or_stat *s)
         memset(cur, 0, sizeof(cur));
         for (uint32_t i = 0; i < st->n_shards; i++) {
             /* Acquire pairs with the writer's release store of a freshly calloc'd decade. */
-            _Atomic uint64_t *bins = atomic_load_explicit(
-                &cell_of(st->shards[i], s->h)->decades[d], memory_order_acquire);
+            _Atomic uint64_t *bins = atomic_load_explicit(&cell_of(st->shards[i], s->h)->decades[d],
+                                                          memory_order_acquire);
             if (bins == NULL)
                 continue;
             any = true;

@@ -88,8 +88,9 @@ enum or_stat_kind {
 };
 
 /* Registration flags. */
-#define OR_STATS_F_LAZY 0x1u /* hidden from every output until used: Envoy's dynamically created
-                                stats (cluster.<c>.upstream_rq_2xx, external.upstream_rq_time) */
+#define OR_STATS_F_LAZY                                                                            \
+    0x1u /* hidden from every output until used: Envoy's dynamically created                       \
+            stats (cluster.<c>.upstream_rq_2xx, external.upstream_rq_time) */
 
 /* ---- store ---- */
 
@@ -238,9 +239,9 @@ uint64_t or_stats_gauge_value(struct or_stats_store *st, uint32_t h);
 struct or_stat_info {
     enum or_stat_kind kind;
     bool used;
-    uint64_t value;         /* counter/gauge value; histogram: cumulative sample count */
-    const char *tx_name;    /* borrowed until the next registration: tag-extracted name */
-    uint32_t ntags;         /* tags, in extraction order */
+    uint64_t value;                /* counter/gauge value; histogram: cumulative sample count */
+    const char *tx_name;           /* borrowed until the next registration: tag-extracted name */
+    uint32_t ntags;                /* tags, in extraction order */
     const char *const *tag_names;  /* borrowed, ntags entries */
     const char *const *tag_values; /* borrowed, ntags entries */
 };
@@ -276,9 +277,9 @@ enum or_stats_hist_mode {
 };
 
 struct or_stats_render_opts {
-    bool used_only;                /* ?usedonly */
-    const struct or_regex *filter; /* borrowed: ?filter=, RE2 partial match on the full name */
-    enum or_stats_type type;       /* ?type= (text and JSON) */
+    bool used_only;                    /* ?usedonly */
+    const struct or_regex *filter;     /* borrowed: ?filter=, RE2 partial match on the full name */
+    enum or_stats_type type;           /* ?type= (text and JSON) */
     enum or_stats_hist_mode hist_mode; /* ?histogram_buckets= (text and JSON) */
 };
 

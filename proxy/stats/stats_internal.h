@@ -19,19 +19,19 @@ extern const double or_stats__buckets[OR_STATS_NBUCKETS];
 
 /* What Envoy's HistogramStatisticsImpl computes from one circllhist. */
 struct or_hist_summary {
-    double q[OR_STATS_NQUANTILES];         /* NaN when there is no sample */
-    uint64_t buckets[OR_STATS_NBUCKETS];   /* samples in bins whose upper edge <= bucket */
-    uint64_t count;                        /* samples */
-    double sum;                            /* sum of bin midpoints, circllhist's approx sum */
+    double q[OR_STATS_NQUANTILES];       /* NaN when there is no sample */
+    uint64_t buckets[OR_STATS_NBUCKETS]; /* samples in bins whose upper edge <= bucket */
+    uint64_t count;                      /* samples */
+    double sum;                          /* sum of bin midpoints, circllhist's approx sum */
 };
 
 /* Main-thread state of one histogram. */
 struct or_hist_main {
-    uint64_t prev_zero;                       /* cumulative zero-bin count at the last merge */
-    uint64_t *prev[OR_STATS_HIST_DECADES];    /* owned, NULL = all 0: bins at the last merge */
-    struct or_hist_summary interval;          /* samples between the last two merges */
-    struct or_hist_summary cumulative;        /* every sample up to the last merge */
-    bool used;                                /* a sample was merged (Envoy's ParentHistogram) */
+    uint64_t prev_zero;                    /* cumulative zero-bin count at the last merge */
+    uint64_t *prev[OR_STATS_HIST_DECADES]; /* owned, NULL = all 0: bins at the last merge */
+    struct or_hist_summary interval;       /* samples between the last two merges */
+    struct or_hist_summary cumulative;     /* every sample up to the last merge */
+    bool used;                             /* a sample was merged (Envoy's ParentHistogram) */
 };
 
 /* One non-empty bin, in ascending order, as circllhist walks them. */
@@ -43,17 +43,17 @@ struct or_hist_bin {
 
 /* A registered stat (main thread). */
 struct or_stat {
-    char *name;          /* owned: full name */
-    char *tx_name;       /* owned: tag-extracted name (a copy of name when no tag applied) */
-    char **tag_names;    /* owned array of owned strings, ntags entries */
-    char **tag_values;   /* owned array of owned strings, ntags entries */
+    char *name;        /* owned: full name */
+    char *tx_name;     /* owned: tag-extracted name (a copy of name when no tag applied) */
+    char **tag_names;  /* owned array of owned strings, ntags entries */
+    char **tag_values; /* owned array of owned strings, ntags entries */
     uint32_t ntags;
-    uint32_t h;          /* slot (counter, gauge) or histogram cell index */
-    uint8_t kind;        /* enum or_stat_kind */
-    uint8_t flags;       /* OR_STATS_F_* */
-    bool main_set;       /* gauge: or_gauge_set_main() was called */
-    uint64_t reset_base; /* counter: raw sum at the last /reset_counters */
-    uint64_t main_value; /* gauge: the main-thread part */
+    uint32_t h;                /* slot (counter, gauge) or histogram cell index */
+    uint8_t kind;              /* enum or_stat_kind */
+    uint8_t flags;             /* OR_STATS_F_* */
+    bool main_set;             /* gauge: or_gauge_set_main() was called */
+    uint64_t reset_base;       /* counter: raw sum at the last /reset_counters */
+    uint64_t main_value;       /* gauge: the main-thread part */
     struct or_hist_main *hist; /* owned, histograms only */
 };
 
@@ -81,11 +81,11 @@ struct or_stats_store {
     struct or_stat *stats; /* owned array */
     size_t nstats;
     size_t cap;
-    uint32_t *index;    /* owned open-addressing table of (stat index + 1), 0 = empty */
-    size_t index_cap;   /* power of two */
-    uint32_t *slot_owner;  /* owned: counter/gauge slot -> stat index + 1 (0 = none) */
+    uint32_t *index;      /* owned open-addressing table of (stat index + 1), 0 = empty */
+    size_t index_cap;     /* power of two */
+    uint32_t *slot_owner; /* owned: counter/gauge slot -> stat index + 1 (0 = none) */
     size_t slot_owner_cap;
-    uint32_t *cell_owner;  /* owned: histogram cell -> stat index + 1 */
+    uint32_t *cell_owner; /* owned: histogram cell -> stat index + 1 */
     size_t cell_owner_cap;
 
     struct or_stats_group *groups; /* owned array */

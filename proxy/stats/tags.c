@@ -29,14 +29,14 @@
 #include "proxy/stats/stats_internal.h"
 
 enum ex_kind {
-    EX_RE2,   /* Envoy's built-in RE2 extractors: non-empty first group, empty value -> group 1 */
-    EX_STD,   /* user regex (std::regex semantics in Envoy): value = group 2 if the pattern has it */
+    EX_RE2, /* Envoy's built-in RE2 extractors: non-empty first group, empty value -> group 1 */
+    EX_STD, /* user regex (std::regex semantics in Envoy): value = group 2 if the pattern has it */
     EX_TOKENS,
     EX_FIXED,
 };
 
 struct extractor {
-    char *name;          /* owned: tag name */
+    char *name; /* owned: tag name */
     enum ex_kind kind;
     struct or_regex *re; /* owned: EX_RE2, EX_STD */
     char *substr;        /* owned, NULL = none: the name must contain it (a fast pre-check) */
@@ -63,7 +63,7 @@ struct string_match {
 };
 
 struct or_stats_matcher {
-    int mode; /* 1 reject all, 2 exclusion list, 3 inclusion list */
+    int mode;                  /* 1 reject all, 2 exclusion list, 3 inclusion list */
     struct string_match *pats; /* owned */
     size_t n;
 };
@@ -89,8 +89,8 @@ static const struct {
      "(\\.__partition_id=(\\w{7}))$",
      ".dynamodb.table.", NULL},
     {"envoy.dynamo_operation",
-     "^http\\." TAG_VALUE "\\.dynamodb.(?:operation|table\\." TAG_VALUE "\\.capacity)(\\.(" TAG_VALUE
-     "))(?:\\.|$)",
+     "^http\\." TAG_VALUE "\\.dynamodb.(?:operation|table\\." TAG_VALUE
+     "\\.capacity)(\\.(" TAG_VALUE "))(?:\\.|$)",
      ".dynamodb.", NULL},
     {"envoy.dynamo_table",
      "^http\\." TAG_VALUE "\\.dynamodb.(?:table|error)\\.((" TAG_VALUE ")\\.)", ".dynamodb.", NULL},
@@ -105,8 +105,8 @@ static const struct {
      ")\\.|server\\.|listener_manager\\.)worker_((\\d+)\\.)",
      NULL, NULL},
     {"envoy.listener_address", "^listener\\.((" ADDRESS "|" TAG_VALUE ")\\.)", NULL, "admin"},
-    {"envoy.rds_route_config",
-     "^http\\." TAG_VALUE "\\.rds\\.((" ROUTE_CONFIG_NAME ")\\.)\\w+?$", ".rds.", NULL},
+    {"envoy.rds_route_config", "^http\\." TAG_VALUE "\\.rds\\.((" ROUTE_CONFIG_NAME ")\\.)\\w+?$",
+     ".rds.", NULL},
 };
 
 static const struct {
@@ -449,16 +449,18 @@ int or_stats__tagger_new(const struct Envoy__Config__Metrics__V3__StatsConfig *c
             rc = or_err_set(err, path, "tag_name cannot be empty");
             goto fail;
         }
-        if (ts->tag_value_case == ENVOY__CONFIG__METRICS__V3__TAG_SPECIFIER__TAG_VALUE_FIXED_VALUE) {
+        if (ts->tag_value_case ==
+            ENVOY__CONFIG__METRICS__V3__TAG_SPECIFIER__TAG_VALUE_FIXED_VALUE) {
             rc = add_fixed(t, name, ts->fixed_value != NULL ? ts->fixed_value : "");
             if (rc != 0)
                 goto fail;
             continue;
         }
-        const char *re = ts->tag_value_case == ENVOY__CONFIG__METRICS__V3__TAG_SPECIFIER__TAG_VALUE_REGEX &&
-                                 ts->regex != NULL
-                             ? ts->regex
-                             : "";
+        const char *re =
+            ts->tag_value_case == ENVOY__CONFIG__METRICS__V3__TAG_SPECIFIER__TAG_VALUE_REGEX &&
+                    ts->regex != NULL
+                ? ts->regex
+                : "";
         if (re[0] == '\0') {
             /* No regex: Envoy falls back to the default extractors of that name. */
             rc = add_defaults(t, name, err);
@@ -702,8 +704,7 @@ int or_stats__tagger_apply(const struct or_stats_tagger *t, struct or_stat *s)
     tx[n] = '\0';
     for (size_t i = 0; i < c->ntags; i++) {
         names[i] = strdup(c->tag_names[i]);
-        values[i] = strndup(c->tag_values[i].ptr ? c->tag_values[i].ptr : "",
-                            c->tag_values[i].len);
+        values[i] = strndup(c->tag_values[i].ptr ? c->tag_values[i].ptr : "", c->tag_values[i].len);
         if (names[i] == NULL || values[i] == NULL) {
             for (size_t j = 0; j <= i; j++) {
                 free(names[j]);

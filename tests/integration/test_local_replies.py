@@ -154,6 +154,11 @@ class LocalReplies(harness.ProxyTest):
                                            b"Bad Header Line\r\n\r\n", 400, "Bad Request")
         self.assertEqual(self.up.snapshot()[1], before, "malformed request reached upstream")
 
+    def test_400_missing_host(self):
+        before = self.up.snapshot()[1]
+        self.expect_close_reply(self.port, b"GET /up/name HTTP/1.1\r\n\r\n", 400, "Bad Request")
+        self.assertEqual(self.up.snapshot()[1], before, "request without host reached upstream")
+
     def test_400_garbage(self):
         self.expect_close_reply(self.port, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" * 4,
                                 400, "Bad Request")

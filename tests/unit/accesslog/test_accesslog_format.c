@@ -432,6 +432,68 @@ static void test_response_flags(void **state)
     expect_text("%RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_FLAGS_LONG%", in,
                 "504 UT UpstreamRequestTimeout");
 
+    /* The same three cases as whole default-format and JSON lines. */
+    static const char json[] =
+        "json_format: {start_time: '%START_TIME%', method: '%REQ(:METHOD)%', "
+        "path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%', protocol: '%PROTOCOL%', "
+        "response_code: '%RESPONSE_CODE%', response_flags: '%RESPONSE_FLAGS%', "
+        "details: '%RESPONSE_CODE_DETAILS%', bytes_received: '%BYTES_RECEIVED%', "
+        "bytes_sent: '%BYTES_SENT%', duration: '%DURATION%', "
+        "upstream_service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%', "
+        "upstream_host: '%UPSTREAM_HOST%', upstream_cluster: '%UPSTREAM_CLUSTER%'}";
+    struct or_access_log_info local = *in;
+    local.resp_headers = NULL; /* local replies carry no x-envoy-upstream-service-time */
+    local.bytes_sent = 19;
+    local.response_flags = OR_AL_RF_NR;
+    local.response_code = 404;
+    local.upstream_host = NULL;
+    local.upstream_cluster = OR_STR_NULL;
+    local.response_code_details = or_str_cstr("route_not_found");
+    expect_text(OR_ALOG_DEFAULT_FORMAT, &local,
+                "[2016-04-15T20:17:00.310Z] \"POST /api/v1/locations HTTP/2\" 404 NR 154 19 226 - "
+                "\"10.0.35.28\" \"nsq2http\" \"cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2\" "
+                "\"locations\" \"-\"\n");
+    expect_sfs(json, &local,
+               "{\"start_time\":\"2016-04-15T20:17:00.310Z\",\"method\":\"POST\","
+               "\"path\":\"/api/v1/locations\",\"protocol\":\"HTTP/2\",\"response_code\":404,"
+               "\"response_flags\":\"NR\",\"details\":\"route_not_found\",\"bytes_received\":154,"
+               "\"bytes_sent\":19,\"duration\":226,\"upstream_service_time\":null,"
+               "\"upstream_host\":null,\"upstream_cluster\":null}\n");
+    local.response_flags = OR_AL_RF_UF;
+    local.response_code = 503;
+    local.bytes_sent = 91;
+    local.upstream_host = (const struct sockaddr *)&f->up_host;
+    local.upstream_cluster = or_str_cstr("backend");
+    local.response_code_details =
+        or_str_cstr("upstream_reset_before_response_started{connection_failure}");
+    expect_text(OR_ALOG_DEFAULT_FORMAT, &local,
+                "[2016-04-15T20:17:00.310Z] \"POST /api/v1/locations HTTP/2\" 503 UF 154 91 226 - "
+                "\"10.0.35.28\" \"nsq2http\" \"cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2\" "
+                "\"locations\" \"10.0.2.1:80\"\n");
+    expect_sfs(json, &local,
+               "{\"start_time\":\"2016-04-15T20:17:00.310Z\",\"method\":\"POST\","
+               "\"path\":\"/api/v1/locations\",\"protocol\":\"HTTP/2\",\"response_code\":503,"
+               "\"response_flags\":\"UF\","
+               "\"details\":\"upstream_reset_before_response_started{connection_failure}\","
+               "\"bytes_received\":154,\"bytes_sent\":91,\"duration\":226,"
+               "\"upstream_service_time\":null,\"upstream_host\":\"10.0.2.1:80\","
+               "\"upstream_cluster\":\"backend\"}\n");
+    local.response_flags = OR_AL_RF_UT;
+    local.response_code = 504;
+    local.bytes_sent = 24;
+    local.response_code_details = or_str_cstr("upstream_response_timeout");
+    expect_text(OR_ALOG_DEFAULT_FORMAT, &local,
+                "[2016-04-15T20:17:00.310Z] \"POST /api/v1/locations HTTP/2\" 504 UT 154 24 226 - "
+                "\"10.0.35.28\" \"nsq2http\" \"cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2\" "
+                "\"locations\" \"10.0.2.1:80\"\n");
+    expect_sfs(json, &local,
+               "{\"start_time\":\"2016-04-15T20:17:00.310Z\",\"method\":\"POST\","
+               "\"path\":\"/api/v1/locations\",\"protocol\":\"HTTP/2\",\"response_code\":504,"
+               "\"response_flags\":\"UT\",\"details\":\"upstream_response_timeout\","
+               "\"bytes_received\":154,\"bytes_sent\":24,\"duration\":226,"
+               "\"upstream_service_time\":null,\"upstream_host\":\"10.0.2.1:80\","
+               "\"upstream_cluster\":\"backend\"}\n");
+
     /* Several flags come out in Envoy's order, not bit order. */
     in->response_flags = OR_AL_RF_URX | OR_AL_RF_UF;
     expect_text("%RESPONSE_FLAGS%", in, "UF,URX");
