@@ -421,6 +421,8 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
     struct or_stream *s = f->stream;
     r->cfg = f->cfg;
     r->route = or_route_table_match(s->hcm->routes, h, NULL);
+    if (r->route != NULL && r->route->name.len > 0)
+        s->route_name = r->route->name.ptr;
     if (r->route == NULL) {
         or_stream_send_local_reply(s, f, 404, NULL, "route_not_found", OR_RF_NR);
         return OR_FILTER_STOP_ITERATION;
@@ -454,6 +456,12 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
     atomic_fetch_add_explicit(&r->wc->load->rq_active, 1, memory_order_relaxed);
     r->flags |= R_COUNTED;
     r->host = r->wc->hs->hosts[hi];
+    s->upstream_cluster = r->wc->cluster->name;
+    struct sockaddr_storage *ua = or_arena_alloc(&s->arena, sizeof(*ua));
+    if (ua != NULL) {
+        memcpy(ua, &r->host->addr, r->host->addrlen);
+        s->upstream_addr = (struct sockaddr *)ua;
+    }
     r->wc->hosts[hi].active_rq++;
     struct or_host_counters *hc = hostc(r);
     if (hc != NULL) {
@@ -610,6 +618,7 @@ static int resp_on_headers(void *ctx, struct or_h1_msg *msg)
         return 0; /* 100 Continue was answered by us already; Envoy drops upstream 1xx here */
     s->resp = *msg->headers;
     s->details = "via_upstream";
+    s->resp_start_us = or_time_us();
     uint64_t us = or_time_us() - r->upstream_start_us;
     s->upstream_service_us = us;
     if (!r->cfg->suppress_envoy_headers) {

@@ -39,6 +39,7 @@ int or_stream_reinit(struct or_stream *s, struct or_worker *w, struct or_wctx *w
     s->dec_stopped = -1;
     s->enc_stopped = -1;
     s->start_us = or_time_us();
+    clock_gettime(CLOCK_REALTIME, &s->start_wall);
     return 0;
 }
 
@@ -208,15 +209,19 @@ static void decode_trailers_from(struct or_stream *s, unsigned from)
 
 void or_stream_decode_headers(struct or_stream *s, bool end_stream)
 {
-    if (end_stream)
+    if (end_stream) {
         s->flags |= OR_STREAM_F_DECODE_END;
+        s->req_end_us = or_time_us();
+    }
     decode_headers_from(s, 0);
 }
 
 void or_stream_decode_data(struct or_stream *s, struct evbuffer *b, bool end_stream)
 {
-    if (end_stream)
+    if (end_stream) {
         s->flags |= OR_STREAM_F_DECODE_END;
+        s->req_end_us = or_time_us();
+    }
     s->bytes_received += evbuffer_get_length(b);
     if (s->flags & (OR_STREAM_F_RESET | OR_STREAM_F_LOCAL_REPLY)) {
         evbuffer_drain(b, evbuffer_get_length(b));
@@ -469,6 +474,8 @@ void or_stream_send_local_reply_ex(struct or_stream *s, struct or_http_filter *f
     int n = snprintf(num, sizeof(num), "%u", status);
     or_headers_add(&s->resp, ":status", 7, num, (size_t)n);
     size_t blen = body != NULL ? strlen(body) : 0;
+    if (blen > 0)
+        s->local_reply_body = or_arena_strndup(&s->arena, body, blen);
     if (blen > 0) {
         n = snprintf(num, sizeof(num), "%zu", blen);
         or_headers_add(&s->resp, "content-length", 14, num, (size_t)n);

@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "proxy/core/arena.h"
 #include "proxy/event/worker.h"
@@ -85,6 +87,14 @@ struct or_stream {
     uint64_t bytes_received, bytes_sent; /* body bytes */
     struct or_deferred deferred;         /* storage for the deferred free */
     struct or_stream *next_free;         /* per-worker free list link while recycled */
+    /* For access logs and stats, filled as the exchange goes. */
+    struct timespec start_wall;           /* CLOCK_REALTIME at the first request byte */
+    uint64_t req_end_us;                  /* monotonic: last request byte received, 0 = not yet */
+    uint64_t resp_start_us;               /* monotonic: first upstream response byte, 0 = none */
+    const struct sockaddr *upstream_addr; /* arena copy of the chosen host's address, or NULL */
+    const char *upstream_cluster;         /* borrowed from the snapshot, or NULL */
+    const char *route_name;               /* borrowed from the route table, or NULL */
+    const char *local_reply_body;         /* arena copy of a local reply's body, or NULL */
 };
 
 /* Sets up a stream; filters come from hcm's chain. 0 or OR_ENOMEM. */
