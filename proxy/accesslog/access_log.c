@@ -46,7 +46,7 @@ struct or_al_file {
     unsigned refs;            /* configs using the file; under mgr.lock */
     unsigned reopen_seen;     /* log thread: last reopen generation applied */
     struct or_al_ring *rings; /* owned: n_slots, 64-byte aligned */
-    struct or_al_file *next;  /* mgr.files list */
+    struct or_al_file *next;  /* borrowed: next in mgr.files */
 };
 
 struct or_al_slot {
@@ -64,8 +64,8 @@ struct or_access_log_config {
 static struct {
     pthread_mutex_t lock;       /* files list and refs */
     pthread_mutex_t flush_lock; /* one flush pass at a time */
-    struct or_al_file *files;
-    struct or_al_file **scan; /* flush pass scratch, under flush_lock */
+    struct or_al_file *files;   /* owned list */
+    struct or_al_file **scan;   /* owned: flush pass scratch, under flush_lock */
     size_t scan_cap;
     uint32_t n_slots; /* 0 = not started */
     uint64_t ring_size;

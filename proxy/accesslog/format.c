@@ -142,8 +142,8 @@ static void buf_put_json_escaped(struct or_alog_buf *b, const char *s, size_t n)
 
 static const struct {
     uint32_t bit;
-    const char *s;
-    const char *l;
+    const char *s; /* static: short name */
+    const char *l; /* static: long name */
 } flag_names[] = {
     {OR_AL_RF_LH, "LH", "FailedLocalHealthCheck"},
     {OR_AL_RF_UH, "UH", "NoHealthyUpstream"},
@@ -566,7 +566,7 @@ enum {
 };
 
 struct cmd {
-    const char *name;
+    const char *name; /* static */
     uint8_t syn;
     uint8_t kind;
     uint8_t sub;
@@ -680,9 +680,9 @@ static const struct cmd stream_info_cmds[] = {
 #undef SI
 
 struct compiler {
-    struct or_alog_format *f;
-    struct or_err_detail *err;
-    const char *path;
+    struct or_alog_format *f;  /* borrowed: the format being built */
+    struct or_err_detail *err; /* borrowed, may be NULL */
+    const char *path;          /* borrowed: field path for errors */
 };
 
 static const struct cmd *cmd_find(const struct cmd *tbl, size_t n, const char *name, size_t len)
@@ -1303,16 +1303,16 @@ enum { V_UNSET, V_STR, V_U64, V_I64 };
 
 struct val {
     int k;
-    const char *s;
+    const char *s; /* borrowed: the record, the format or the caller's tmp buffer */
     size_t n;
     uint64_t u;
     int64_t i;
 };
 
 struct ctx {
-    const struct or_alog_format *f;
-    const struct or_access_log_info *in;
-    struct or_alog_cache *cache;
+    const struct or_alog_format *f;      /* borrowed */
+    const struct or_access_log_info *in; /* borrowed */
+    struct or_alog_cache *cache;         /* borrowed, may be NULL */
 };
 
 #define TMP_CAP 1024

@@ -100,37 +100,35 @@ static int write_cluster_text(const struct or_admin_cluster_view *v, or_admin_ho
         struct or_admin_host_stats s;
         host_stats(v, h, cb, ctx, &s);
         /* Sorted by stat name, as Envoy's std::map of counters and gauges. */
-        bad |= evbuffer_add_printf(out,
-                                   "%s::%s::cx_active::%llu\n"
-                                   "%s::%s::cx_connect_fail::%llu\n"
-                                   "%s::%s::cx_total::%llu\n"
-                                   "%s::%s::rq_active::%llu\n"
-                                   "%s::%s::rq_error::%llu\n"
-                                   "%s::%s::rq_success::%llu\n"
-                                   "%s::%s::rq_timeout::%llu\n"
-                                   "%s::%s::rq_total::%llu\n",
-                                   n, a, (unsigned long long)s.cx_active, n, a,
-                                   (unsigned long long)s.cx_connect_fail, n, a,
-                                   (unsigned long long)s.cx_total, n, a,
-                                   (unsigned long long)s.rq_active, n, a,
-                                   (unsigned long long)s.rq_error, n, a,
-                                   (unsigned long long)s.rq_success, n, a,
-                                   (unsigned long long)s.rq_timeout, n, a,
-                                   (unsigned long long)s.rq_total) < 0;
-        bad |= evbuffer_add_printf(out,
-                                   "%s::%s::hostname::%s\n"
-                                   "%s::%s::health_flags::%s\n"
-                                   "%s::%s::weight::%u\n"
-                                   "%s::%s::region::\n"
-                                   "%s::%s::zone::\n"
-                                   "%s::%s::sub_zone::\n"
-                                   "%s::%s::canary::false\n"
-                                   "%s::%s::priority::0\n"
-                                   "%s::%s::success_rate::%s\n"
-                                   "%s::%s::local_origin_success_rate::%s\n",
-                                   n, a, h->hostname, n, a, health_flags(h->health), n, a,
-                                   h->weight, n, a, n, a, n, a, n, a, n, a, n, a, rate, n, a,
-                                   rate) < 0;
+        bad |=
+            evbuffer_add_printf(
+                out,
+                "%s::%s::cx_active::%llu\n"
+                "%s::%s::cx_connect_fail::%llu\n"
+                "%s::%s::cx_total::%llu\n"
+                "%s::%s::rq_active::%llu\n"
+                "%s::%s::rq_error::%llu\n"
+                "%s::%s::rq_success::%llu\n"
+                "%s::%s::rq_timeout::%llu\n"
+                "%s::%s::rq_total::%llu\n",
+                n, a, (unsigned long long)s.cx_active, n, a, (unsigned long long)s.cx_connect_fail,
+                n, a, (unsigned long long)s.cx_total, n, a, (unsigned long long)s.rq_active, n, a,
+                (unsigned long long)s.rq_error, n, a, (unsigned long long)s.rq_success, n, a,
+                (unsigned long long)s.rq_timeout, n, a, (unsigned long long)s.rq_total) < 0;
+        bad |=
+            evbuffer_add_printf(out,
+                                "%s::%s::hostname::%s\n"
+                                "%s::%s::health_flags::%s\n"
+                                "%s::%s::weight::%u\n"
+                                "%s::%s::region::\n"
+                                "%s::%s::zone::\n"
+                                "%s::%s::sub_zone::\n"
+                                "%s::%s::canary::false\n"
+                                "%s::%s::priority::0\n"
+                                "%s::%s::success_rate::%s\n"
+                                "%s::%s::local_origin_success_rate::%s\n",
+                                n, a, h->hostname, n, a, health_flags(h->health), n, a, h->weight,
+                                n, a, n, a, n, a, n, a, n, a, n, a, rate, n, a, rate) < 0;
     }
     return bad ? OR_ENOMEM : 0;
 }
@@ -173,8 +171,9 @@ static Envoy__Config__Cluster__V3__CircuitBreakers *circuit_breakers(struct or_a
                 a, &envoy__config__cluster__v3__circuit_breakers__thresholds__descriptor);
         if (th == NULL)
             return NULL;
-        th->priority = p == OR_CLUSTER_PRIORITY_HIGH ? ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__HIGH
-                                                     : ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__DEFAULT;
+        th->priority = p == OR_CLUSTER_PRIORITY_HIGH
+                           ? ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__HIGH
+                           : ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__DEFAULT;
         th->max_connections = u32(a, t->max_connections);
         th->max_pending_requests = u32(a, t->max_pending_requests);
         th->max_requests = u32(a, t->max_requests);
@@ -285,8 +284,8 @@ int or_admin_clusters_json(const struct or_admin_cluster_view *v, size_t n,
     struct or_arena a;
     int rc = OR_ENOMEM;
     or_arena_init(&a, 0);
-    Envoy__Admin__V3__Clusters *cl = (Envoy__Admin__V3__Clusters *)or_admin__pb_new(
-        &a, &envoy__admin__v3__clusters__descriptor);
+    Envoy__Admin__V3__Clusters *cl =
+        (Envoy__Admin__V3__Clusters *)or_admin__pb_new(&a, &envoy__admin__v3__clusters__descriptor);
     if (cl == NULL)
         goto out;
     cl->cluster_statuses = or_arena_alloc(&a, (n ? n : 1) * sizeof(*cl->cluster_statuses));

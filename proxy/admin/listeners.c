@@ -23,12 +23,11 @@ ProtobufCMessage *or_admin__pb_new(struct or_arena *a, const ProtobufCMessageDes
     return m;
 }
 
-Envoy__Config__Core__V3__Address *or_admin__pb_address(struct or_arena *a, const struct sockaddr *sa,
-                                                       socklen_t len)
+Envoy__Config__Core__V3__Address *or_admin__pb_address(struct or_arena *a,
+                                                       const struct sockaddr *sa, socklen_t len)
 {
-    Envoy__Config__Core__V3__Address *addr =
-        (Envoy__Config__Core__V3__Address *)or_admin__pb_new(
-            a, &envoy__config__core__v3__address__descriptor);
+    Envoy__Config__Core__V3__Address *addr = (Envoy__Config__Core__V3__Address *)or_admin__pb_new(
+        a, &envoy__config__core__v3__address__descriptor);
     if (addr == NULL)
         return NULL;
     char buf[OR_HOST_ADDR_STR_MAX];

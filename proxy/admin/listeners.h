@@ -43,8 +43,8 @@ ProtobufCMessage *or_admin__pb_new(struct or_arena *a, const ProtobufCMessageDes
 /* `sa` as Envoy's admin output spells an address (Network::Utility::addressToProtobufAddress):
  * socket_address {address: "<ip>", port_value} for IPv4/IPv6, pipe {path} for AF_UNIX ("@name"
  * for the abstract namespace). NULL on OOM or an unknown family. */
-Envoy__Config__Core__V3__Address *or_admin__pb_address(struct or_arena *a, const struct sockaddr *sa,
-                                                       socklen_t len);
+Envoy__Config__Core__V3__Address *or_admin__pb_address(struct or_arena *a,
+                                                       const struct sockaddr *sa, socklen_t len);
 
 /* Appends m's pretty proto3 JSON (or_config_to_json) and a newline, as Envoy's
  * MessageUtil::getJsonStringFromMessage(m, pretty=true) prints it. 0 or OR_ENOMEM. */

@@ -1,6 +1,7 @@
 /* Listener and HTTP connection manager translation: envoy.config.listener.v3.Listener and
  * envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager → runtime. */
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
+#include "proxy/accesslog/access_log.h"
 #include "proxy/config/reflect.h"
 #include "proxy/config/snapshot.h"
 #include "proxy/config/translate_route.h"
@@ -30,6 +31,9 @@ void or_hcm_config_free(struct or_hcm_config *c)
         if (c->filters[i].type->config_free != NULL)
             c->filters[i].type->config_free(c->filters[i].cfg);
     free(c->filters);
+    for (unsigned i = 0; i < c->n_access_logs; i++)
+        or_access_log_config_free(c->access_logs[i]);
+    free(c->access_logs);
     if (c->routes != NULL)
         or_route_table_free(c->routes);
     free(c->stat_prefix);
@@ -109,6 +113,17 @@ static int hcm_from_proto(
     snprintf(p, sizeof(p), "%s.route_config", path);
     if (or_route_table_from_proto(m->route_config, p, &c->routes, err) != 0)
         goto fail;
+    if (m->n_access_log > 0) {
+        c->access_logs = calloc(m->n_access_log, sizeof(*c->access_logs));
+        if (c->access_logs == NULL)
+            goto fail;
+        for (size_t i = 0; i < m->n_access_log; i++) {
+            snprintf(p, sizeof(p), "%s.access_log[%zu]", path, i);
+            if (or_access_log_config_new(m->access_log[i], p, &c->access_logs[i], err) != 0)
+                goto fail;
+            c->n_access_logs++;
+        }
+    }
 
     /* An empty http_filters means the router alone, as in Envoy. */
     c->filters = calloc(m->n_http_filters + 1, sizeof(*c->filters));

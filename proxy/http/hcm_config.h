@@ -10,6 +10,7 @@
 #include "proxy/http/filter.h"
 
 struct or_route_table;
+struct or_access_log_config;
 
 enum or_codec_type {
     OR_CODEC_AUTO = 0,
@@ -33,6 +34,8 @@ struct or_hcm_config {
     uint64_t request_headers_timeout_ms; /* headers; 0 = none (default) */
     uint32_t max_request_headers_kb;     /* default 60 */
     uint32_t buffer_limit;               /* listener per_connection_buffer_limit_bytes */
+    struct or_access_log_config **access_logs; /* owned array of owned configs */
+    unsigned n_access_logs;
 };
 
 void or_hcm_config_free(struct or_hcm_config *c);

@@ -1,5 +1,6 @@
 #include "proxy/http/hcm_h1.h"
 #include "proxy/core/log.h"
+#include "proxy/accesslog/access_log.h"
 #include "proxy/http/codec_h1.h"
 #include "proxy/http/forwarding.h"
 #include "proxy/http/hcm_config.h"
@@ -113,6 +114,40 @@ static void free_stream(void *obj)
 /* Filters may be on the stack (the router finishing a response), so the memory goes at the end of
  * the loop turn; an unfinished stream's filters hear on_reset now so they let go of upstream state.
  */
+/* One access log record per stream, written when the stream ends (complete or not). */
+static void log_stream(struct dconn *d, struct or_stream *s)
+{
+    const struct or_hcm_config *cfg = d->cfg;
+    if (cfg->n_access_logs == 0)
+        return;
+    uint64_t now = or_time_us();
+    struct or_access_log_info info = {
+        .req_headers = s->req.n > 0 ? &s->req : NULL,
+        .resp_headers = (s->flags & OR_STREAM_F_HEADERS_ENCODED) ? &s->resp : NULL,
+        .start_time = s->start_wall,
+        .duration_ns = (int64_t)(now - s->start_us) * 1000,
+        .request_duration_ns = s->req_end_us ? (int64_t)(s->req_end_us - s->start_us) * 1000 : -1,
+        .request_tx_duration_ns = -1,
+        .response_duration_ns =
+            s->resp_start_us ? (int64_t)(s->resp_start_us - s->start_us) * 1000 : -1,
+        .downstream_tx_end_ns = -1,
+        .response_code = (s->flags & OR_STREAM_F_HEADERS_ENCODED) ? s->status : 0,
+        .response_code_details = or_str_cstr(s->details),
+        .response_flags = s->resp_flags,
+        .bytes_received = s->bytes_received,
+        .bytes_sent = s->bytes_sent,
+        .protocol = d->http_minor == 0 ? OR_STR_LIT("HTTP/1.0") : OR_STR_LIT("HTTP/1.1"),
+        .upstream_host = s->upstream_addr,
+        .upstream_cluster = or_str_cstr(s->upstream_cluster),
+        .downstream_local_addr = (const struct sockaddr *)&d->conn->local,
+        .downstream_remote_addr = (const struct sockaddr *)&d->conn->peer,
+        .route_name = or_str_cstr(s->route_name),
+        .local_reply_body = or_str_cstr(s->local_reply_body),
+    };
+    for (unsigned i = 0; i < cfg->n_access_logs; i++)
+        or_access_log_record(cfg->access_logs[i], d->w->id, &info);
+}
+
 static void destroy_stream(struct dconn *d)
 {
     struct or_stream *s = d->stream;
@@ -120,6 +155,7 @@ static void destroy_stream(struct dconn *d)
         return;
     d->stream = NULL;
     or_wctx_streams_add(d->wctx, -1);
+    log_stream(d, s);
     if (!((s->flags & OR_STREAM_F_ENCODE_END) && (s->flags & OR_STREAM_F_DECODE_END)))
         or_stream_abort(s);
     or_worker_defer(d->w, &s->deferred, free_stream, s);

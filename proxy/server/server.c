@@ -1,4 +1,5 @@
 #include "proxy/server/server.h"
+#include "proxy/accesslog/access_log.h"
 #include "proxy/admin/admin.h"
 #include "proxy/config/load.h"
 #include "proxy/config/reflect.h"
@@ -41,6 +42,8 @@ struct server {
     time_t start;
     struct event *sig_term; /* owned */
     struct event *sig_int;  /* owned */
+    struct event *sig_usr1; /* owned: reopen access logs */
+    bool alog_started;      /* access log manager running */
     int exit_code;
 };
 
@@ -286,6 +289,25 @@ static void begin_shutdown(struct server *s, const char *why)
     evtimer_add(s->exit_poll, &tv);
 }
 
+static void reopen_logs(void)
+{
+    or_access_log_reopen_all();
+    or_log_reopen();
+}
+
+static void on_sigusr1(evutil_socket_t sig, short what, void *arg)
+{
+    or_log_info("main", "caught SIGUSR1: reopening access logs");
+    reopen_logs();
+}
+
+static int handle_reopen_logs(struct or_admin_request *req, struct evbuffer *out, void *ctx)
+{
+    reopen_logs();
+    evbuffer_add_printf(out, "OK\n");
+    return 200;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     begin_shutdown(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -361,6 +383,7 @@ static const struct or_admin_handler server_handlers[] = {
      handle_hc_fail, NULL, NULL},
     {"/healthcheck/ok", "cause the server to pass health checks", OR_ADMIN_F_MUTATES, handle_hc_ok,
      NULL, NULL},
+    {"/reopen_logs", "reopen access logs", OR_ADMIN_F_MUTATES, handle_reopen_logs, NULL, NULL},
     {"/logging", "query/change logging levels (?level=, ?paths=a:lvl,b:lvl, ?<logger>=<level>)",
      OR_ADMIN_F_MUTATES, handle_logging, NULL, NULL},
 };
@@ -573,6 +596,17 @@ int or_server_main(const struct or_options *opts)
     if (opts->allow_unknown_static_fields)
         or_log_warn("main", "--allow-unknown-static-fields is accepted, but unknown fields are "
                             "still rejected");
+    /* Access log files are opened while the config is translated: the writer must exist first. */
+    struct or_access_log_manager_opts aopts = {
+        .n_workers = opts->concurrency ? opts->concurrency : 1,
+        .flush_interval_ms = opts->file_flush_interval_msec,
+        .no_thread = opts->mode == OR_MODE_VALIDATE,
+    };
+    if (or_access_log_manager_start(&aopts) != 0) {
+        fprintf(stderr, "cannot start the access log writer\n");
+        goto out;
+    }
+    s->alog_started = true;
     if (load_config(s) != 0)
         goto out;
     if (opts->mode == OR_MODE_VALIDATE) {
@@ -608,8 +642,10 @@ int or_server_main(const struct or_options *opts)
     }
     s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
+    s->sig_usr1 = evsignal_new(s->base, SIGUSR1, on_sigusr1, s);
     evsignal_add(s->sig_term, NULL);
     evsignal_add(s->sig_int, NULL);
+    evsignal_add(s->sig_usr1, NULL);
     or_cluster_manager_start(s->cm);
     or_log_info("main", "starting main dispatch loop with %u worker(s)", s->n_workers);
     event_base_dispatch(s->base);
@@ -635,11 +671,16 @@ out:
         event_free(s->sig_term);
     if (s->sig_int != NULL)
         event_free(s->sig_int);
+    if (s->sig_usr1 != NULL)
+        event_free(s->sig_usr1);
     if (s->base != NULL) {
         /* Let the resolver finish its cancellations before the base goes. */
         event_base_loop(s->base, EVLOOP_NONBLOCK);
         event_base_free(s->base);
     }
+    /* Workers are gone: write out what they logged before the configs (and files) go. */
+    if (s->alog_started)
+        or_access_log_manager_stop();
     or_snapshot_free(s->snap);
     if (s->boot != NULL)
         or_config_free(&s->boot->base);

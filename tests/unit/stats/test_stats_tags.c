@@ -11,8 +11,10 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 
+#include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
 #include "envoy/config/metrics/v3/stats.pb-c.h"
 #include "google/protobuf/wrappers.pb-c.h"
+#include "proxy/config/reflect.h"
 #include "proxy/stats/stats.h"
 
 /* Registers `name` and checks its tag-extracted name and "tag=value" list (in order). */
@@ -189,6 +191,7 @@ static void test_config_variants(void **state)
 
     /* Errors name the field. */
     st = or_stats_store_new(1);
+    free(tags[0]);
     tags[0] = spec("", "x", NULL);
     cfg.n_stats_tags = 1;
     cfg.use_all_default_tags = NULL;
@@ -261,13 +264,57 @@ static void test_stats_matcher(void **state)
     or_stats_store_free(st);
 }
 
+/* bootstrap.stats_config through the real YAML loader, as the server will apply it. */
+static void test_bootstrap_yaml(void **state)
+{
+    static const char yaml[] = "stats_config:\n"
+                               "  use_all_default_tags: true\n"
+                               "  stats_tags:\n"
+                               "  - tag_name: appmesh.mesh\n"
+                               "    fixed_value: demo\n"
+                               "  - tag_name: appmesh.listener_port\n"
+                               "    regex: '.*?\\.ingress\\.\\w+?\\.(([0-9]+?)\\.)(.+?)$'\n"
+                               "  stats_matcher:\n"
+                               "    exclusion_list:\n"
+                               "      patterns:\n"
+                               "      - safe_regex: {regex: '.*\\.tracing\\..*'}\n";
+    ProtobufCMessage *m = NULL;
+    struct or_err_detail err = {{0}, {0}};
+    int rc = or_config_parse(yaml, sizeof(yaml) - 1,
+                             &envoy__config__bootstrap__v3__bootstrap__descriptor, &m, &err);
+    if (rc != 0)
+        fail_msg("parse: %s: %s", err.path, err.msg);
+    const Envoy__Config__Bootstrap__V3__Bootstrap *b = (const void *)m;
+    assert_non_null(b->stats_config);
+    struct or_stats_store *st = or_stats_store_new(1);
+    assert_int_equal(or_stats_configure(st, b->stats_config, &err), 0);
+    check_tags(st, "http.ingress.http.8080.downstream_rq_total", "http.http.downstream_rq_total",
+               TAGS("appmesh.mesh=demo", "appmesh.listener_port=8080",
+                    "envoy.http_conn_manager_prefix=ingress"));
+    assert_int_equal(or_stats_counter(st, "http.ingress.tracing.random_sampling"), 0);
+    or_stats_store_free(st);
+    or_config_free(m);
+
+    /* A TagSpecifier without tag_name is refused with its path. */
+    static const char bad[] = "stats_config: {stats_tags: [{regex: 'a(b)'}]}\n";
+    assert_int_equal(or_config_parse(bad, sizeof(bad) - 1,
+                                     &envoy__config__bootstrap__v3__bootstrap__descriptor, &m,
+                                     &err),
+                     0);
+    b = (const void *)m;
+    st = or_stats_store_new(1);
+    assert_int_equal(or_stats_configure(st, b->stats_config, &err), OR_EINVAL);
+    assert_string_equal(err.path, "stats_config.stats_tags[0]");
+    or_stats_store_free(st);
+    or_config_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_extractors),
-        cmocka_unit_test(test_appmesh_stats_tags),
-        cmocka_unit_test(test_config_variants),
-        cmocka_unit_test(test_stats_matcher),
+        cmocka_unit_test(test_default_extractors), cmocka_unit_test(test_appmesh_stats_tags),
+        cmocka_unit_test(test_config_variants),    cmocka_unit_test(test_stats_matcher),
+        cmocka_unit_test(test_bootstrap_yaml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
