@@ -103,6 +103,8 @@ class Bail(Exception):
 
 
 def _bail(signum, frame):
+    if signum == signal.SIGALRM:
+        raise Bail("the time bound (%d s)" % TIME_BOUND)
     raise Bail("signal %d" % signum)
 
 
@@ -529,12 +531,12 @@ def read_response(s):
     return status
 
 
-def idle_connections(port, path, n, batch=16):
-    """Opens n connections, one request each, and keeps them open: returns (sockets, 200s).
+def idle_connections(socks, port, path, n, batch=16):
+    """Opens n connections into `socks`, one request each, and keeps them open; returns how many
+    answered 200.
     A few requests are in flight at once (connect and send, then read): enough to hide the
     round trips, too few for their transient buffers to show in the per-connection figure."""
     req = ("GET %s HTTP/1.1\r\nHost: bench\r\n\r\n" % path).encode()
-    socks = []
     ok = 0
     while len(socks) < n:
         cur = []
@@ -546,7 +548,7 @@ def idle_connections(port, path, n, batch=16):
         for s in cur:
             if read_response(s) == 200:
                 ok += 1
-    return socks, ok
+    return ok
 
 
 def count_closed(socks):
@@ -696,7 +698,7 @@ class Bench:
         try:
             rss0 = mem_kib(p.pid, "VmRSS")
             t0 = time.monotonic()
-            socks, ok = idle_connections(ports["h1"], prm["path"], IDLE_N)
+            ok = idle_connections(socks, ports["h1"], prm["path"], IDLE_N)
             t_open = time.monotonic() - t0
             time.sleep(0.5)  # idle: let timers and deferred frees run
             rss1 = mem_kib(p.pid, "VmRSS")
@@ -1038,6 +1040,8 @@ def main():
               "(%ds warm-up), %s" % (" (QUICK)" if QUICK else "", b.proxy_cpu, b.load_cpu, DUR,
                                     WARM, info["date"]), flush=True)
         b.run(only, proxies)
+    except Bail as e:
+        sys.exit("bench: stopped by %s; every process it started was ended" % e)
     finally:
         signal.alarm(0)
         b.cleanup()

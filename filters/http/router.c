@@ -9,6 +9,7 @@
 #include "proxy/http/hcm_config.h"
 #include "proxy/http/stream.h"
 #include "proxy/router/route_table.h"
+#include "proxy/stats/blocks.h"
 #include "proxy/server/wctx.h"
 #include "proxy/upstream/cluster.h"
 #include "proxy/upstream/pool.h"
@@ -37,6 +38,8 @@ enum {
     R_PAUSED_DOWN = 1 << 7,  /* we read-disabled the downstream */
     R_TIMER = 1 << 8,        /* the route timeout is armed */
     R_REQ_BODY_END = 1 << 9, /* the request's last byte is in the upstream buffer */
+    R_PENDING = 1 << 10,     /* counted in upstream_rq_pending_active */
+    R_CHARGED = 1 << 11,     /* the response code was charged to the cluster stats */
 };
 
 enum { END_NONE = 0, END_HEADERS, END_DATA, END_TRAILERS, END_SENT };
@@ -111,6 +114,35 @@ static struct or_host_counters *hostc(struct router *r)
     return r->host != NULL ? or_host_counters_of(r->host, S(r)->worker->id) : NULL;
 }
 
+static struct or_stats_shard *SH(struct router *r)
+{
+    return S(r)->wctx->sh;
+}
+
+static bool internal_request(struct router *r)
+{
+    const struct or_str *v = or_headers_get(&S(r)->req, "x-envoy-internal");
+    return v != NULL && or_str_eq_lit(*v, "true");
+}
+
+/* Envoy's CodeStats: each upstream request's response code, once (also the 503/504 Envoy
+ * charges for resets and timeouts). */
+static void charge_response(struct router *r, unsigned code)
+{
+    if ((r->flags & R_CHARGED) || r->wc == NULL || r->wc->stats == NULL)
+        return;
+    r->flags |= R_CHARGED;
+    or_cluster_stats_response(SH(r), r->wc->stats, code, internal_request(r));
+}
+
+static void pending_done(struct router *r)
+{
+    if (r->flags & R_PENDING) {
+        r->flags &= ~R_PENDING;
+        or_gauge_dec(SH(r), r->wc->stats->upstream_rq_pending_active);
+    }
+}
+
 static struct or_whost *whost(struct router *r)
 {
     return r->host != NULL ? or_wcluster_whost(r->wc, r->host) : NULL;
@@ -129,9 +161,11 @@ static void release(struct router *r, bool reusable)
     }
     if (r->waiter.pprev != NULL)
         or_pool_cancel_wait(r->wc, &r->waiter);
+    pending_done(r);
     struct or_whost *wh = whost(r);
     if ((r->flags & R_COUNTED) && r->wc != NULL) {
         atomic_fetch_sub_explicit(&r->wc->load->rq_active, 1, memory_order_relaxed);
+        or_gauge_dec(SH(r), r->wc->stats->upstream_rq_active);
         if (wh != NULL && wh->active_rq > 0)
             wh->active_rq--;
         struct or_host_counters *hc = hostc(r);
@@ -161,6 +195,7 @@ static void release(struct router *r, bool reusable)
  * suppressed. */
 static void overflow_reply(struct router *r)
 {
+    or_counter_inc(S(r)->wctx->sh, r->wc->stats->upstream_rq_pending_overflow);
     static const struct or_header overloaded = {{"x-envoy-overloaded", 18}, {"true", 4}};
     or_stream_send_local_reply_ex(S(r), &r->base, 503, RESET_PREFIX "overflow",
                                   "upstream_reset_before_response_started{overflow}", OR_RF_UO,
@@ -171,6 +206,12 @@ static void overflow_reply(struct router *r)
 static void fail_before_headers(struct router *r, unsigned status, const char *body,
                                 const char *details, uint32_t flag)
 {
+    if (r->flags & R_COUNTED) {
+        if (flag == OR_RF_UT)
+            or_counter_inc(SH(r), r->wc->stats->upstream_rq_timeout);
+        if (!(r->flags & R_RESP_HEADERS))
+            charge_response(r, status);
+    }
     struct or_host_counters *hc = (r->flags & R_COUNTED) ? hostc(r) : NULL;
     if (hc != NULL) {
         or_host_count(flag == OR_RF_UT ? &hc->rq_timeout : &hc->rq_error, 1);
@@ -305,6 +346,7 @@ static void got_conn(struct router *r, struct or_uconn *uc, bool connected)
 static void waiter_ready(struct or_pool_waiter *wt, struct or_uconn *uc)
 {
     struct router *r = (struct router *)((char *)wt - offsetof(struct router, waiter));
+    pending_done(r);
     if (uc == NULL) {
         fail_before_headers(r, 503, RESET_PREFIX "connection failure",
                             "upstream_reset_before_response_started{connection_failure}", OR_RF_UF);
@@ -424,6 +466,7 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
     if (r->route != NULL && r->route->name.len > 0)
         s->route_name = r->route->name.ptr;
     if (r->route == NULL) {
+        or_counter_inc(s->wctx->sh, s->hcm->stats.no_route);
         or_stream_send_local_reply(s, f, 404, NULL, "route_not_found", OR_RF_NR);
         return OR_FILTER_STOP_ITERATION;
     }
@@ -433,12 +476,14 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
     const char *cname = pick_cluster(r, &nlen);
     int ci = cname != NULL ? or_snapshot_cluster_index(s->wctx->snap, cname, nlen) : -1;
     if (ci < 0) {
+        or_counter_inc(s->wctx->sh, s->hcm->stats.no_cluster);
         or_stream_send_local_reply(s, f, 503, NULL, "cluster_not_found", 0);
         return OR_FILTER_STOP_ITERATION;
     }
     r->wc = &s->wctx->clusters[ci];
     int hi = or_wcluster_choose(r->wc);
     if (hi < 0) {
+        or_counter_inc(s->wctx->sh, r->wc->stats->upstream_cx_none_healthy);
         or_stream_send_local_reply(s, f, 503, "no healthy upstream", "no_healthy_upstream",
                                    OR_RF_UH);
         return OR_FILTER_STOP_ITERATION;
@@ -455,6 +500,8 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
     }
     atomic_fetch_add_explicit(&r->wc->load->rq_active, 1, memory_order_relaxed);
     r->flags |= R_COUNTED;
+    or_counter_inc(s->wctx->sh, r->wc->stats->upstream_rq_total);
+    or_gauge_inc(s->wctx->sh, r->wc->stats->upstream_rq_active);
     r->host = r->wc->hs->hosts[hi];
     s->upstream_cluster = r->wc->cluster->name;
     struct sockaddr_storage *ua = or_arena_alloc(&s->arena, sizeof(*ua));
@@ -480,6 +527,9 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
         got_conn(r, uc, false);
         break;
     case OR_POOL_QUEUED:
+        r->flags |= R_PENDING;
+        or_counter_inc(s->wctx->sh, r->wc->stats->upstream_rq_pending_total);
+        or_gauge_inc(s->wctx->sh, r->wc->stats->upstream_rq_pending_active);
         break;
     case OR_POOL_OVERFLOW:
         release(r, false);
@@ -572,6 +622,7 @@ static void up_on_event(struct or_conn *c, void *ctx, enum or_conn_event ev)
         start_request(r);
         return;
     case OR_CONN_EV_CONNECT_FAIL: {
+        or_counter_inc(SH(r), r->wc->stats->upstream_cx_connect_fail);
         /* Envoy's text since 1.2x carries the transport failure reason. */
         char *body = or_arena_alloc(&S(r)->arena, 256);
         if (body != NULL)
@@ -585,6 +636,8 @@ static void up_on_event(struct or_conn *c, void *ctx, enum or_conn_event ev)
         return;
     }
     case OR_CONN_EV_CONNECT_TIMEOUT:
+        or_counter_inc(SH(r), r->wc->stats->upstream_cx_connect_fail);
+        or_counter_inc(SH(r), r->wc->stats->upstream_cx_connect_timeout);
         fail_before_headers(r, 503, RESET_PREFIX "connection timeout",
                             "upstream_reset_before_response_started{connection_timeout}", OR_RF_UF);
         return;
@@ -626,6 +679,7 @@ static int resp_on_headers(void *ctx, struct or_h1_msg *msg)
         int n = snprintf(v, sizeof(v), "%llu", (unsigned long long)(us / 1000));
         or_headers_add(&s->resp, "x-envoy-upstream-service-time", 29, v, (size_t)n);
     }
+    charge_response(r, msg->status);
     struct or_host_counters *hc = hostc(r);
     if (hc != NULL)
         or_host_count(msg->status >= 500 ? &hc->rq_error : &hc->rq_success, 1);
@@ -674,6 +728,9 @@ static void finish_response(struct router *r)
     struct or_stream *s = S(r);
     int kind = r->end_kind;
     r->end_kind = END_SENT;
+    if (r->wc->stats != NULL)
+        or_cluster_stats_rq_time(SH(r), r->wc->stats, internal_request(r),
+                                 (or_time_us() - r->upstream_start_us) / 1000);
     release(r, r->keep_alive && !or_h1_parser_closed(&r->parser));
     if (s->flags & OR_STREAM_F_RESET)
         return;

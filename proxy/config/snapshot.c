@@ -28,6 +28,7 @@ void or_snapshot_free(struct or_snapshot *s)
     free(s->clusters);
     free(s->loads);
     free(s->by_name);
+    free(s->cstats);
     free(s);
 }
 
@@ -147,4 +148,23 @@ int or_snapshot_cluster_index(const struct or_snapshot *s, const char *name, siz
             hi = mid;
     }
     return -1;
+}
+
+int or_snapshot_register_stats(struct or_snapshot *s, struct or_stats_store *st)
+{
+    s->cstats = calloc(s->n_clusters ? s->n_clusters : 1, sizeof(*s->cstats));
+    if (s->cstats == NULL)
+        return OR_ENOMEM;
+    for (uint32_t i = 0; i < s->n_clusters; i++)
+        if (or_stats_register_cluster(st, s->clusters[i]->stat_name, &s->cstats[i]) != 0)
+            return OR_ENOMEM;
+    for (uint32_t i = 0; i < s->n_listeners; i++) {
+        struct or_listener_rt *l = &s->listeners[i];
+        if (or_stats_register_listener(st, l->addr_str, &l->stats) != 0 ||
+            or_stats_register_http(st, l->hcm->stat_prefix, &l->hcm->stats) != 0 ||
+            or_stats_register_http_listener(st, l->addr_str, l->hcm->stat_prefix,
+                                            &l->hcm->lstats) != 0)
+            return OR_ENOMEM;
+    }
+    return 0;
 }

@@ -12,6 +12,7 @@
 #include "envoy/config/bootstrap/v3/bootstrap.pb-c.h"
 #include "proxy/core/err.h"
 #include "proxy/http/hcm_config.h"
+#include "proxy/stats/blocks.h"
 #include "proxy/upstream/wcluster.h"
 
 struct or_cluster;
@@ -28,8 +29,9 @@ struct or_listener_rt {
     socklen_t addrlen;
     char addr_str[128]; /* "ip:port" for logs, stats and /listeners */
     enum or_traffic_direction direction;
-    bool v6only;               /* IPv6 without ipv4_compat */
-    struct or_hcm_config *hcm; /* owned: the chain's http_connection_manager */
+    bool v6only;                    /* IPv6 without ipv4_compat */
+    struct or_hcm_config *hcm;      /* owned: the chain's http_connection_manager */
+    struct or_listener_stats stats; /* listener.<addr>. handles */
 };
 
 struct or_snapshot {
@@ -38,13 +40,17 @@ struct or_snapshot {
     struct or_cluster **clusters;  /* refs, in config order */
     struct or_cluster_load *loads; /* owned, parallel to clusters */
     uint32_t n_clusters;
-    uint32_t *by_name; /* owned: cluster indexes sorted by name */
+    uint32_t *by_name;               /* owned: cluster indexes sorted by name */
+    struct or_cluster_stats *cstats; /* owned, parallel to clusters (or_snapshot_register_stats) */
 };
 
 /* Translates bootstrap static_resources. On error err names the field path and nothing is kept. */
 int or_snapshot_build(const Envoy__Config__Bootstrap__V3__Bootstrap *b, struct or_snapshot **out,
                       struct or_err_detail *err);
 void or_snapshot_free(struct or_snapshot *s);
+/* Registers the stats of every listener, connection manager and cluster of s in st (main thread,
+ * before workers use s). 0 or OR_ENOMEM. */
+int or_snapshot_register_stats(struct or_snapshot *s, struct or_stats_store *st);
 /* Index of the cluster called name, or -1. */
 int or_snapshot_cluster_index(const struct or_snapshot *s, const char *name, size_t len);
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "proxy/http/filter.h"
+#include "proxy/stats/blocks.h"
 
 struct or_route_table;
 struct or_access_log_config;
@@ -36,6 +37,8 @@ struct or_hcm_config {
     uint32_t buffer_limit;               /* listener per_connection_buffer_limit_bytes */
     struct or_access_log_config **access_logs; /* owned array of owned configs */
     unsigned n_access_logs;
+    struct or_http_stats stats;           /* http.<stat_prefix>. handles */
+    struct or_http_listener_stats lstats; /* listener.<addr>.http.<stat_prefix>. handles */
 };
 
 void or_hcm_config_free(struct or_hcm_config *c);

@@ -1,6 +1,7 @@
 #include "proxy/http/hcm_h1.h"
 #include "proxy/core/log.h"
 #include "proxy/accesslog/access_log.h"
+#include "proxy/config/snapshot.h"
 #include "proxy/http/codec_h1.h"
 #include "proxy/http/forwarding.h"
 #include "proxy/http/hcm_config.h"
@@ -43,6 +44,8 @@ struct dconn {
     struct event timer;       /* idle (no stream) or request-headers / request timeouts */
     struct or_list link;      /* in wctx->dconns */
     uint32_t listener;        /* index of the listener in the snapshot */
+    uint64_t start_us;        /* accept time, for downstream_cx_length_ms */
+    bool rq_counted;          /* downstream_rq_active counts the current stream */
     struct or_deferred deferred;
 };
 
@@ -78,7 +81,8 @@ static const struct or_h1_callbacks parser_cbs = {
 
 static void arm_timer(struct dconn *d, uint64_t ms)
 {
-    if (ms == 0) {
+    /* A closed connection's memory goes at the end of the turn: its timer must stay off. */
+    if (ms == 0 || (d->flags & DC_F_DEAD)) {
         event_del(&d->timer);
         return;
     }
@@ -148,13 +152,28 @@ static void log_stream(struct dconn *d, struct or_stream *s)
         or_access_log_record(cfg->access_logs[i], d->w->id, &info);
 }
 
+static void count_stream_end(struct dconn *d, struct or_stream *s)
+{
+    if (!d->rq_counted)
+        return;
+    d->rq_counted = false;
+    or_wctx_streams_add(d->wctx, -1);
+    struct or_stats_shard *sh = d->wctx->sh;
+    const struct or_http_stats *hs = &d->cfg->stats;
+    or_gauge_dec(sh, hs->downstream_rq_active);
+    if (s->flags & OR_STREAM_F_HEADERS_ENCODED) {
+        or_http_stats_response(sh, hs, &d->cfg->lstats, s->status);
+        or_histogram_record(sh, hs->downstream_rq_time, (or_time_us() - s->start_us) / 1000);
+    }
+}
+
 static void destroy_stream(struct dconn *d)
 {
     struct or_stream *s = d->stream;
     if (s == NULL)
         return;
     d->stream = NULL;
-    or_wctx_streams_add(d->wctx, -1);
+    count_stream_end(d, s);
     log_stream(d, s);
     if (!((s->flags & OR_STREAM_F_ENCODE_END) && (s->flags & OR_STREAM_F_DECODE_END)))
         or_stream_abort(s);
@@ -167,6 +186,19 @@ static void dconn_close(struct dconn *d, bool flush)
         return;
     d->flags |= DC_F_DEAD;
     event_del(&d->timer);
+    {
+        struct or_stats_shard *sh = d->wctx->sh;
+        const struct or_http_stats *hs = &d->cfg->stats;
+        const struct or_listener_stats *ls = &d->wctx->snap->listeners[d->listener].stats;
+        or_gauge_dec(sh, ls->downstream_cx_active);
+        or_counter_inc(sh, ls->downstream_cx_destroy);
+        or_histogram_record(sh, ls->downstream_cx_length_ms, (or_time_us() - d->start_us) / 1000);
+        or_gauge_dec(sh, hs->downstream_cx_active);
+        or_gauge_dec(sh, hs->downstream_cx_http1_active);
+        or_counter_inc(sh, hs->downstream_cx_destroy);
+        or_counter_add(sh, hs->downstream_cx_rx_bytes_total, d->conn->rx_bytes);
+        or_counter_add(sh, hs->downstream_cx_tx_bytes_total, d->conn->tx_bytes);
+    }
     or_list_remove(&d->link);
     destroy_stream(d);
     if (flush)
@@ -207,6 +239,15 @@ void or_hcm_h1_accept(struct or_worker *w, struct or_wctx *wctx, const struct or
     }
     evtimer_assign(&d->timer, w->base, on_timer, d);
     arm_timer(d, cfg->idle_timeout_ms);
+    d->start_us = or_time_us();
+    struct or_stats_shard *sh = wctx->sh;
+    const struct or_listener_stats *ls = &wctx->snap->listeners[listener].stats;
+    or_counter_inc(sh, ls->downstream_cx_total);
+    or_gauge_inc(sh, ls->downstream_cx_active);
+    or_counter_inc(sh, cfg->stats.downstream_cx_total);
+    or_counter_inc(sh, cfg->stats.downstream_cx_http1_total);
+    or_gauge_inc(sh, cfg->stats.downstream_cx_active);
+    or_gauge_inc(sh, cfg->stats.downstream_cx_http1_active);
     or_list_insert(&wctx->dconns, &d->link);
 }
 
@@ -216,8 +257,8 @@ void or_hcm_h1_drain(struct or_wctx *wctx)
     while (it != &wctx->dconns) {
         struct dconn *d = OR_CONTAINER_OF(it, struct dconn, link);
         it = it->next;
-        if (wctx->draining[d->listener] && d->stream == NULL &&
-            evbuffer_get_length(d->conn->in) == 0)
+        /* Idle, or still reading a request head: nothing accepted to finish. */
+        if (wctx->draining[d->listener] && !d->rq_counted)
             dconn_close(d, true);
     }
 }
@@ -255,7 +296,6 @@ static struct or_stream *new_stream(struct dconn *d)
         or_stream_init(s, d->w, wc, d->cfg, &h1_stream_codec, d);
     }
     d->stream = s;
-    or_wctx_streams_add(d->wctx, 1);
     d->flags &=
         ~(DC_F_CHUNKED | DC_F_CLOSE_DELIMITED | DC_F_NO_BODY | DC_F_WATERMARK | DC_F_REQ_BODY);
     or_h1_parser_set_arena(&d->parser, &s->arena);
@@ -311,6 +351,8 @@ static void maybe_done(struct dconn *d)
 static void hcm_local_reply(struct dconn *d, unsigned status, const char *body, const char *details,
                             uint32_t flag)
 {
+    if (d->flags & DC_F_DEAD)
+        return;
     d->flags |= DC_F_CLOSE;
     if (d->stream == NULL && new_stream(d) == NULL) {
         dconn_close(d, false);
@@ -381,6 +423,11 @@ static int on_msg_headers(void *ctx, struct or_h1_msg *msg)
     struct dconn *d = ctx;
     struct or_stream *s = d->stream;
     s->req = *msg->headers;
+    or_counter_inc(d->wctx->sh, d->cfg->stats.downstream_rq_total);
+    or_counter_inc(d->wctx->sh, d->cfg->stats.downstream_rq_http1_total);
+    or_gauge_inc(d->wctx->sh, d->cfg->stats.downstream_rq_active);
+    d->rq_counted = true;
+    or_wctx_streams_add(d->wctx, 1); /* in flight: shutdown waits for it */
     d->http_minor = msg->http_minor;
     if (!msg->keep_alive)
         d->flags |= DC_F_CLOSE;
@@ -489,6 +536,7 @@ static void dispatch(struct dconn *d)
                 or_stream_reset(d->stream, details, OR_RF_DPE);
                 return;
             }
+            or_counter_inc(d->wctx->sh, d->cfg->stats.downstream_cx_protocol_error);
             /* Whatever was already headed upstream is dropped: its framing is in doubt. */
             destroy_stream(d);
             hcm_local_reply(d, status, or_http_reason(status), details, OR_RF_DPE);
@@ -550,6 +598,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     }
     if (s->filters == NULL) {
         /* Still reading the request headers. */
+        or_counter_inc(d->wctx->sh, d->cfg->stats.downstream_rq_timeout);
         if (d->cfg->request_headers_timeout_ms != 0)
             hcm_local_reply(d, 408, "request header timeout", "request_header_timeout", 0);
         else
@@ -558,6 +607,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     }
     if (!(s->flags & OR_STREAM_F_DECODE_END) && d->cfg->request_timeout_ms != 0) {
         d->flags |= DC_F_CLOSE;
+        or_counter_inc(d->wctx->sh, d->cfg->stats.downstream_rq_timeout);
         or_stream_send_local_reply(s, NULL, 408, "request timeout", "request_overall_timeout", 0);
         return;
     }

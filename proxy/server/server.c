@@ -1,12 +1,17 @@
 #include "proxy/server/server.h"
 #include "proxy/accesslog/access_log.h"
 #include "proxy/admin/admin.h"
+#include "proxy/admin/config_dump.h"
 #include "proxy/config/load.h"
 #include "proxy/config/reflect.h"
 #include "proxy/config/snapshot.h"
 #include "proxy/core/log.h"
 #include "proxy/http/hcm_h1.h"
 #include "proxy/server/state.h"
+#include "proxy/stats/blocks.h"
+#include "proxy/stats/stats.h"
+#include "proxy/stats/stats_admin.h"
+#include "or_version.h"
 #include "proxy/server/wctx.h"
 #include "proxy/upstream/cluster.h"
 #include "proxy/upstream/cluster_manager.h"
@@ -40,10 +45,17 @@ struct server {
     uint64_t exit_deadline_ms; /* monotonic: give up waiting then */
     bool *drain_mask;          /* owned, per listener: part of the drain */
     time_t start;
-    struct event *sig_term; /* owned */
-    struct event *sig_int;  /* owned */
-    struct event *sig_usr1; /* owned: reopen access logs */
-    bool alog_started;      /* access log manager running */
+    struct event *sig_term;               /* owned */
+    struct event *sig_int;                /* owned */
+    struct event *sig_usr1;               /* owned: reopen access logs */
+    bool alog_started;                    /* access log manager running */
+    struct or_stats_store *stats;         /* owned */
+    struct or_server_stats ss;            /* server.* handles */
+    struct or_listener_manager_stats lms; /* listener_manager.* handles */
+    struct or_cluster_manager_stats cms;  /* cluster_manager.* handles */
+    struct or_control_plane_stats cps;    /* control_plane.* handles */
+    struct event *stats_timer;            /* owned: the stats flush */
+    struct or_admin_dump_src dump;        /* read by /config_dump, /clusters, /listeners */
     int exit_code;
 };
 
@@ -166,6 +178,8 @@ static void on_shutdown(struct or_worker *w, void *arg)
     event_base_loopexit(w->base, NULL);
 }
 
+static void flush_stats(struct server *s);
+
 /* ---- cluster manager callbacks (main thread) ---- */
 
 static void cm_on_hostset(void *ctx, struct or_cluster *c, struct or_hostset *hs)
@@ -173,6 +187,13 @@ static void cm_on_hostset(void *ctx, struct or_cluster *c, struct or_hostset *hs
     struct server *s = ctx;
     int ci = or_snapshot_cluster_index(s->snap, c->name, strlen(c->name));
     if (ci >= 0) {
+        uint64_t healthy = 0;
+        for (size_t h = 0; h < hs->n_hosts; h++)
+            healthy += hs->hosts[h]->health != OR_HOST_HEALTH_UNHEALTHY &&
+                       hs->hosts[h]->health != OR_HOST_HEALTH_DRAINING &&
+                       hs->hosts[h]->health != OR_HOST_HEALTH_TIMEOUT;
+        or_gauge_set_main(s->stats, s->snap->cstats[ci].membership_total, hs->n_hosts);
+        or_gauge_set_main(s->stats, s->snap->cstats[ci].membership_healthy, healthy);
         for (uint32_t i = 0; i < s->n_workers; i++) {
             struct hostset_msg *m = malloc(sizeof(*m));
             if (m == NULL)
@@ -194,6 +215,7 @@ static void cm_on_initialized(void *ctx)
     for (uint32_t i = 0; i < s->n_workers; i++)
         or_worker_post(&s->workers[i], on_start_listeners, s);
     s->state = OR_SERVER_LIVE;
+    flush_stats(s); /* server.state and server.live follow the lifecycle at once */
     or_log_info("main", "all clusters initialized; listeners started, server LIVE");
 }
 
@@ -241,6 +263,7 @@ static void start_drain(struct server *s, bool inbound_only, bool graceful)
             s->drain_mask[i] = true;
     if (s->state == OR_SERVER_LIVE)
         s->state = OR_SERVER_DRAINING;
+    flush_stats(s);
     post_all(s, on_drain);
     if (!graceful) {
         post_all(s, on_stop_accepting);
@@ -281,6 +304,7 @@ static void begin_shutdown(struct server *s, const char *why)
     for (uint32_t i = 0; i < s->snap->n_listeners; i++)
         s->drain_mask[i] = true;
     s->state = OR_SERVER_DRAINING;
+    flush_stats(s);
     post_all(s, on_drain);
     post_all(s, on_stop_accepting);
     s->exit_deadline_ms = now_ms() + (uint64_t)s->opts->drain_time_s * 1000u;
@@ -326,6 +350,7 @@ static int handle_drain_listeners(struct or_admin_request *req, struct evbuffer 
 static int handle_hc_fail(struct or_admin_request *req, struct evbuffer *out, void *ctx)
 {
     ((struct server *)ctx)->hc_failed = true;
+    flush_stats(ctx);
     evbuffer_add_printf(out, "OK\n");
     return 200;
 }
@@ -333,6 +358,7 @@ static int handle_hc_fail(struct or_admin_request *req, struct evbuffer *out, vo
 static int handle_hc_ok(struct or_admin_request *req, struct evbuffer *out, void *ctx)
 {
     ((struct server *)ctx)->hc_failed = false;
+    flush_stats(ctx);
     evbuffer_add_printf(out, "OK\n");
     return 200;
 }
@@ -458,6 +484,64 @@ static int load_config(struct server *s)
     return 0;
 }
 
+/* Stats flush (Envoy's stats_flush_interval, 5 s): server gauges, circuit-breaker gauges computed
+ * from the cluster-wide counters, then the merge that histograms are read from. */
+static void flush_stats(struct server *s)
+{
+    or_stats_server_refresh(s->stats, &s->ss, (int)admin_state(s), admin_uptime(s));
+    struct or_stats_shard *sh = or_stats_main_shard(s->stats);
+    for (uint32_t i = 0; i < s->snap->n_clusters; i++) {
+        const struct or_cluster *c = s->snap->clusters[i];
+        const struct or_cluster_thresholds *t = &c->thresholds[OR_CLUSTER_PRIORITY_DEFAULT];
+        const struct or_cluster_stats *cs = &s->snap->cstats[i];
+        struct or_cluster_load *l = &s->snap->loads[i];
+        or_gauge_set_main(s->stats, cs->cb_default_cx_open,
+                          (uint64_t)atomic_load(&l->cx_active) >= t->max_connections);
+        or_gauge_set_main(s->stats, cs->cb_default_rq_open,
+                          (uint64_t)atomic_load(&l->rq_active) >= t->max_requests);
+        or_gauge_set_main(s->stats, cs->cb_default_rq_pending_open,
+                          (uint64_t)atomic_load(&l->rq_pending) >= t->max_pending_requests);
+    }
+    (void)sh;
+    or_stats_merge(s->stats);
+}
+
+static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
+{
+    flush_stats(arg);
+}
+
+static int setup_stats(struct server *s)
+{
+    struct or_err_detail err = {{0}, {0}};
+    s->stats = or_stats_store_new(s->n_workers + 1);
+    if (s->stats == NULL)
+        return -1;
+    if (or_stats_configure(s->stats, s->boot->stats_config, &err) != 0) {
+        char msg[1024];
+        or_err_format(&err, msg, sizeof(msg));
+        fprintf(stderr, "error initializing configuration '%s': %s\n", s->opts->config_path, msg);
+        return -1;
+    }
+    if (or_stats_register_server(s->stats, &s->ss) != 0 ||
+        or_stats_register_listener_manager(s->stats, &s->lms) != 0 ||
+        or_stats_register_cluster_manager(s->stats, &s->cms) != 0 ||
+        or_stats_register_control_plane(s->stats, &s->cps) != 0 ||
+        or_snapshot_register_stats(s->snap, s->stats) != 0)
+        return -1;
+    or_gauge_set_main(s->stats, s->ss.concurrency, s->n_workers);
+    or_gauge_set_main(s->stats, s->ss.version, or_stats_version_number(OR_GIT_SHA));
+    or_gauge_set_main(s->stats, s->cms.active_clusters, s->snap->n_clusters);
+    or_gauge_set_main(s->stats, s->lms.total_listeners_active, s->snap->n_listeners);
+    or_gauge_set_main(s->stats, s->cps.connected_state, 0); /* no xDS yet */
+    s->stats_timer = event_new(s->base, -1, EV_PERSIST, on_stats_timer, s);
+    struct timeval tv = {5, 0};
+    if (s->stats_timer == NULL || event_add(s->stats_timer, &tv) != 0)
+        return -1;
+    flush_stats(s);
+    return 0;
+}
+
 static int start_admin(struct server *s)
 {
     const Envoy__Config__Bootstrap__V3__Admin *a = s->boot->admin;
@@ -488,7 +572,7 @@ static int start_admin(struct server *s)
         fprintf(stderr, "error initializing admin: %s\n", msg);
         return -1;
     }
-    if (register_admin_handlers(s) != 0)
+    if (register_admin_handlers(s) != 0 || or_stats_admin_register(s->admin, s->stats) != 0)
         return -1;
     if (s->opts->admin_address_path[0] != '\0')
         or_admin_write_address_file(s->admin, s->opts->admin_address_path);
@@ -546,6 +630,11 @@ static int start_workers(struct server *s)
             if (or_wcluster_init(&wc->clusters[c], w, s->snap->clusters[c], &s->snap->loads[c]) !=
                 0)
                 return -1;
+        wc->sh = or_stats_store_shard(s->stats, i);
+        for (uint32_t c = 0; c < wc->n_clusters; c++) {
+            wc->clusters[c].stats = &s->snap->cstats[c];
+            wc->clusters[c].sh = wc->sh;
+        }
     }
     for (uint32_t i = 0; i < s->n_workers; i++) {
         if (or_worker_start(&s->workers[i]) != 0)
@@ -623,7 +712,7 @@ int or_server_main(const struct or_options *opts)
     s->base = event_base_new();
     if (s->base == NULL)
         goto out;
-    if (start_admin(s) != 0)
+    if (setup_stats(s) != 0 || start_admin(s) != 0)
         goto out;
     s->state = OR_SERVER_INITIALIZING;
     if (open_listeners(s) != 0)
@@ -636,6 +725,12 @@ int or_server_main(const struct or_options *opts)
         goto out;
     for (uint32_t i = 0; i < s->snap->n_clusters; i++)
         or_cluster_manager_add(s->cm, s->snap->clusters[i]);
+    s->dump = (struct or_admin_dump_src){.bootstrap = s->boot,
+                                         .snapshot = s->snap,
+                                         .cm = s->cm,
+                                         .last_updated_ms = (int64_t)s->start * 1000};
+    if (or_admin_dump_register(s->admin, &s->dump) != 0)
+        goto out;
     if (opts->mode == OR_MODE_INIT_ONLY) {
         s->exit_code = 0;
         goto out;
@@ -662,6 +757,8 @@ out:
     }
     or_cluster_manager_free(s->cm);
     or_admin_stop(s->admin);
+    if (s->stats_timer != NULL)
+        event_free(s->stats_timer);
     if (s->drain_timer != NULL)
         event_free(s->drain_timer);
     if (s->exit_poll != NULL)
@@ -682,6 +779,7 @@ out:
     if (s->alog_started)
         or_access_log_manager_stop();
     or_snapshot_free(s->snap);
+    or_stats_store_free(s->stats);
     if (s->boot != NULL)
         or_config_free(&s->boot->base);
     return s->exit_code;

@@ -16,14 +16,16 @@
 
 struct or_snapshot;
 struct or_stream;
+struct or_stats_shard;
 
 struct or_wctx {
     struct or_worker *w;          /* borrowed */
     struct or_snapshot *snap;     /* borrowed: the server keeps it alive while workers run */
     struct or_wcluster *clusters; /* owned, one per snapshot cluster */
     uint32_t n_clusters;
-    struct or_list dconns; /* live downstream connections (for shutdown and drain) */
-    bool *draining;        /* owned, per snapshot listener: answer with Connection: close */
+    struct or_list dconns;     /* live downstream connections (for shutdown and drain) */
+    bool *draining;            /* owned, per snapshot listener: answer with Connection: close */
+    struct or_stats_shard *sh; /* borrowed: this worker's stats shard */
     _Atomic uint64_t active_streams; /* written by this worker only (load+store), read by main */
     struct or_stream *free_streams;  /* owned free list (or_stream.next_free) */
     uint32_t n_free_streams;

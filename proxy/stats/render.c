@@ -7,7 +7,9 @@
  *
  * JSON (StatsJsonRender, compact): {"stats":[{"name":"n","value":1},...,{"histograms":
  * {"supported_quantiles":[0,25,50,75,90,95,99,99.5,99.9,100],"computed_quantiles":[{"name":"h",
- * "values":[{"cumulative":c,"interval":i},...]}]}}]}, NaN as null; the bucket modes give
+ * "values":[{"cumulative":c,"interval":i},...]}]}}]}, NaN as null, numbers as fmt::to_string
+ * prints them (Envoy's serializeDouble on libstdc++ builds; libc++ builds would print 300000 as
+ * 3e+05, the same JSON number); the bucket modes give
  * {"histograms":[{"name":"h","buckets":[{"upper_bound":0.5,"interval":0,"cumulative":0},...]}]}.
  *
  * Prometheus (PrometheusStatsFormatter, exposition 0.0.4): counters, then gauges, then
@@ -124,33 +126,16 @@ size_t or_stats__fmt_double(double v, char *buf)
     return off + layout_fixed(d, nd, e, buf + off);
 }
 
-size_t or_stats__fmt_double_json(double v, char *buf)
-{
-    size_t off, n = special(&v, buf, &off);
-    if (n != 0)
-        return n;
-    char d[24], fixed[400], sci[40];
-    int e, nd = shortest_digits(v, d, &e);
-    size_t nf = e > 340 || e < -340 ? sizeof(fixed) : layout_fixed(d, nd, e, fixed);
-    size_t ns = layout_sci(d, nd, e, sci);
-    if (nf <= ns) {
-        memcpy(buf + off, fixed, nf + 1);
-        return off + nf;
-    }
-    memcpy(buf + off, sci, ns + 1);
-    return off + ns;
-}
-
 /* ---- selection ---- */
 
 struct item {
-    const struct or_stat *s;
-    uint64_t value;
+    const struct or_stat *s; /* borrowed from the store, valid during one render */
+    uint64_t value;          /* counter/gauge value as shown */
     bool used;
 };
 
 struct list {
-    struct item *v;
+    struct item *v; /* owned */
     size_t n;
 };
 
@@ -262,7 +247,7 @@ static void json_num(struct evbuffer *out, double v)
         return;
     }
     char buf[48];
-    size_t n = or_stats__fmt_double_json(v, buf);
+    size_t n = or_stats__fmt_double(v, buf);
     evbuffer_add(out, buf, n);
 }
 

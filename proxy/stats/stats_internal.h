@@ -146,8 +146,4 @@ bool or_stats__matcher_rejects(const struct or_stats_matcher *m, const char *nam
 /* Shortest round-trip text of v as fmt::format("{}") prints it (fixed for 1e-4 <= |v| < 1e16,
  * else d.ddde+XX); "nan", "inf". Returns the length; buf needs 32 bytes. */
 size_t or_stats__fmt_double(double v, char *buf);
-/* As std::to_chars(v) (Envoy's JSON numbers): the shorter of fixed and scientific, fixed on a
- * tie. Returns the length; buf needs 32 bytes. */
-size_t or_stats__fmt_double_json(double v, char *buf);
-
 #endif

@@ -520,18 +520,18 @@ struct range {
 };
 
 struct apply_ctx {
-    const char *name;
+    const char *name; /* borrowed: the stat name */
     size_t len;
-    struct or_str tokens[128]; /* the name split on '.' (split on first use) */
+    struct or_str tokens[128]; /* slices of name split on '.' (split on first use) */
     uint32_t ntokens;
     bool split;
     bool overflow; /* more than 128 tokens: token extractors do not run */
     struct range ranges[64];
     size_t nranges;
-    const char *tag_names[64];
-    struct or_str tag_values[64];
+    const char *tag_names[64];    /* borrowed from the extractors */
+    struct or_str tag_values[64]; /* slices of name or of a fixed value */
     size_t ntags;
-    const char *done[64]; /* tag names with dup_name that already matched */
+    const char *done[64]; /* borrowed: tag names with dup_name that already matched */
     size_t ndone;
 };
 

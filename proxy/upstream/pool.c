@@ -1,6 +1,7 @@
 #include "proxy/upstream/pool.h"
 #include "proxy/core/log.h"
 #include "proxy/event/worker.h"
+#include "proxy/stats/blocks.h"
 #include "proxy/upstream/cluster.h"
 
 #include <event2/buffer.h>
@@ -13,6 +14,14 @@ static const struct or_conn_handler idle_handler = {
 
 static void uconn_destroy(struct or_uconn *uc)
 {
+    const struct or_cluster_stats *cs = uc->wc->stats;
+    if (cs != NULL) {
+        struct or_stats_shard *sh = uc->wc->sh;
+        or_gauge_dec(sh, cs->upstream_cx_active);
+        or_counter_inc(sh, cs->upstream_cx_destroy);
+        or_counter_add(sh, cs->upstream_cx_rx_bytes_total, uc->conn->rx_bytes);
+        or_counter_add(sh, cs->upstream_cx_tx_bytes_total, uc->conn->tx_bytes);
+    }
     atomic_fetch_sub_explicit(&uc->wc->load->cx_active, 1, memory_order_relaxed);
     struct or_host_counters *hc = or_host_counters_of(uc->host, uc->wc->worker->id);
     if (hc != NULL)
@@ -75,6 +84,11 @@ static struct or_uconn *uconn_connect(struct or_wcluster *wc, struct or_host *ho
     if (hc != NULL) {
         or_host_count(&hc->cx_total, 1);
         or_host_count(&hc->cx_active, 1);
+    }
+    if (wc->stats != NULL) {
+        or_counter_inc(wc->sh, wc->stats->upstream_cx_total);
+        or_counter_inc(wc->sh, wc->stats->upstream_cx_http1_total);
+        or_gauge_inc(wc->sh, wc->stats->upstream_cx_active);
     }
     return uc;
 }

@@ -16,6 +16,8 @@
 struct or_cluster;
 struct or_uconn;
 struct or_worker;
+struct or_cluster_stats;
+struct or_stats_shard;
 
 /* Cluster-wide counters behind the circuit breakers; owned by the snapshot, shared by workers. */
 struct or_cluster_load {
@@ -40,12 +42,14 @@ struct or_whost {
 };
 
 struct or_wcluster {
-    const struct or_cluster *cluster; /* borrowed from the snapshot */
-    struct or_cluster_load *load;     /* borrowed from the snapshot */
-    struct or_worker *worker;         /* borrowed */
-    struct or_hostset *hs;            /* ref: current host set, NULL until the first one */
-    struct or_whost *hosts;           /* owned, hs->n_hosts entries parallel to hs->hosts */
-    struct or_lb_host_view *views;    /* owned, parallel too */
+    const struct or_cluster *cluster;     /* borrowed from the snapshot */
+    struct or_cluster_load *load;         /* borrowed from the snapshot */
+    struct or_worker *worker;             /* borrowed */
+    const struct or_cluster_stats *stats; /* borrowed from the snapshot (NULL in tests) */
+    struct or_stats_shard *sh;            /* borrowed: the worker's stats shard */
+    struct or_hostset *hs;                /* ref: current host set, NULL until the first one */
+    struct or_whost *hosts;               /* owned, hs->n_hosts entries parallel to hs->hosts */
+    struct or_lb_host_view *views;        /* owned, parallel too */
     struct or_lb lb;
     uint32_t n_waiters; /* pending requests on this worker */
 };

@@ -126,24 +126,8 @@ static void fake_stats(void *ctx, const struct or_cluster *c, const struct or_ho
 
 /* ---- /clusters text ---- */
 
-#define HOST_LINES(c, a, s1, s2, s3, hn, flags, w)                                                 \
-    c "::" a "::cx_active::" s1 "\n" c "::" a "::cx_connect_fail::" s2 "0\n" c "::" a              \
-      "::cx_total::" s3 "00\n" c "::" a "::rq_active::0\n" c "::" a "::rq_error::" s1 "000\n" c    \
-      "::" a "::rq_success::" s1 "0000\n" c "::" a "::rq_timeout::0\n" c "::" a                    \
-      "::rq_total::18446744073709551615\n" c "::" a "::hostname::" hn "\n" c "::" a                \
-      "::health_flags::" flags "\n" c "::" a "::weight::" w "\n" c "::" a "::region::\n" c "::" a  \
-      "::zone::\n" c "::" a "::sub_zone::\n" c "::" a "::canary::false\n" c "::" a                 \
-      "::priority::0\n" c "::" a "::success_rate::-1.0\n" c "::" a                                 \
-      "::local_origin_success_rate::-1.0\n"
-
-#define DEFAULT_CB(c)                                                                              \
-    c "::default_priority::max_connections::1024\n" c                                              \
-      "::default_priority::max_pending_requests::1024\n" c                                         \
-      "::default_priority::max_requests::1024\n" c "::default_priority::max_retries::3\n" c        \
-      "::high_priority::max_connections::1024\n" c                                                 \
-      "::high_priority::max_pending_requests::1024\n" c "::high_priority::max_requests::1024\n" c  \
-      "::high_priority::max_retries::3\n"
-
+/* Envoy's ClustersHandler text for the fake clusters, line by line. */
+/* clang-format off */
 static const char golden_text[] =
     "svc::observability_name::svc\n"
     "svc::default_priority::max_connections::10\n"
@@ -154,19 +138,82 @@ static const char golden_text[] =
     "svc::high_priority::max_pending_requests::1\n"
     "svc::high_priority::max_requests::2\n"
     "svc::high_priority::max_retries::0\n"
-    "svc::added_via_api::false\n" HOST_LINES("svc", "10.0.0.1:8080", "1", "1", "1", "a.local",
-                                             "healthy", "2")
-        HOST_LINES("svc", "[::1]:9000", "2", "2", "2", "", "/failed_eds_health", "1") HOST_LINES(
-            "svc", "/tmp/up.sock", "3", "3", "3", "pipe", "/eds_status_draining",
-            "3") "empty::observability_name::empty\n" DEFAULT_CB("empty") "empty::added_via_api::"
-                                                                          "false\n"
-                                                                          "nohosts::observability_"
-                                                                          "name::"
-                                                                          "nohosts\n" DEFAULT_CB(
-                                                                              "nohosts") "nohosts::"
-                                                                                         "added_"
-                                                                                         "via_api::"
-                                                                                         "false\n";
+    "svc::added_via_api::false\n"
+    "svc::10.0.0.1:8080::cx_active::1\n"
+    "svc::10.0.0.1:8080::cx_connect_fail::10\n"
+    "svc::10.0.0.1:8080::cx_total::100\n"
+    "svc::10.0.0.1:8080::rq_active::0\n"
+    "svc::10.0.0.1:8080::rq_error::1000\n"
+    "svc::10.0.0.1:8080::rq_success::10000\n"
+    "svc::10.0.0.1:8080::rq_timeout::0\n"
+    "svc::10.0.0.1:8080::rq_total::18446744073709551615\n"
+    "svc::10.0.0.1:8080::hostname::a.local\n"
+    "svc::10.0.0.1:8080::health_flags::healthy\n"
+    "svc::10.0.0.1:8080::weight::2\n"
+    "svc::10.0.0.1:8080::region::\n"
+    "svc::10.0.0.1:8080::zone::\n"
+    "svc::10.0.0.1:8080::sub_zone::\n"
+    "svc::10.0.0.1:8080::canary::false\n"
+    "svc::10.0.0.1:8080::priority::0\n"
+    "svc::10.0.0.1:8080::success_rate::-1.0\n"
+    "svc::10.0.0.1:8080::local_origin_success_rate::-1.0\n"
+    "svc::[::1]:9000::cx_active::2\n"
+    "svc::[::1]:9000::cx_connect_fail::20\n"
+    "svc::[::1]:9000::cx_total::200\n"
+    "svc::[::1]:9000::rq_active::0\n"
+    "svc::[::1]:9000::rq_error::2000\n"
+    "svc::[::1]:9000::rq_success::20000\n"
+    "svc::[::1]:9000::rq_timeout::0\n"
+    "svc::[::1]:9000::rq_total::18446744073709551615\n"
+    "svc::[::1]:9000::hostname::\n"
+    "svc::[::1]:9000::health_flags::/failed_eds_health\n"
+    "svc::[::1]:9000::weight::1\n"
+    "svc::[::1]:9000::region::\n"
+    "svc::[::1]:9000::zone::\n"
+    "svc::[::1]:9000::sub_zone::\n"
+    "svc::[::1]:9000::canary::false\n"
+    "svc::[::1]:9000::priority::0\n"
+    "svc::[::1]:9000::success_rate::-1.0\n"
+    "svc::[::1]:9000::local_origin_success_rate::-1.0\n"
+    "svc::/tmp/up.sock::cx_active::3\n"
+    "svc::/tmp/up.sock::cx_connect_fail::30\n"
+    "svc::/tmp/up.sock::cx_total::300\n"
+    "svc::/tmp/up.sock::rq_active::0\n"
+    "svc::/tmp/up.sock::rq_error::3000\n"
+    "svc::/tmp/up.sock::rq_success::30000\n"
+    "svc::/tmp/up.sock::rq_timeout::0\n"
+    "svc::/tmp/up.sock::rq_total::18446744073709551615\n"
+    "svc::/tmp/up.sock::hostname::pipe\n"
+    "svc::/tmp/up.sock::health_flags::/eds_status_draining\n"
+    "svc::/tmp/up.sock::weight::3\n"
+    "svc::/tmp/up.sock::region::\n"
+    "svc::/tmp/up.sock::zone::\n"
+    "svc::/tmp/up.sock::sub_zone::\n"
+    "svc::/tmp/up.sock::canary::false\n"
+    "svc::/tmp/up.sock::priority::0\n"
+    "svc::/tmp/up.sock::success_rate::-1.0\n"
+    "svc::/tmp/up.sock::local_origin_success_rate::-1.0\n"
+    "empty::observability_name::empty\n"
+    "empty::default_priority::max_connections::1024\n"
+    "empty::default_priority::max_pending_requests::1024\n"
+    "empty::default_priority::max_requests::1024\n"
+    "empty::default_priority::max_retries::3\n"
+    "empty::high_priority::max_connections::1024\n"
+    "empty::high_priority::max_pending_requests::1024\n"
+    "empty::high_priority::max_requests::1024\n"
+    "empty::high_priority::max_retries::3\n"
+    "empty::added_via_api::false\n"
+    "nohosts::observability_name::nohosts\n"
+    "nohosts::default_priority::max_connections::1024\n"
+    "nohosts::default_priority::max_pending_requests::1024\n"
+    "nohosts::default_priority::max_requests::1024\n"
+    "nohosts::default_priority::max_retries::3\n"
+    "nohosts::high_priority::max_connections::1024\n"
+    "nohosts::high_priority::max_pending_requests::1024\n"
+    "nohosts::high_priority::max_requests::1024\n"
+    "nohosts::high_priority::max_retries::3\n"
+    "nohosts::added_via_api::false\n";
+/* clang-format on */
 
 static void test_clusters_text_golden(void **state)
 {
