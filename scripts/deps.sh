@@ -39,7 +39,11 @@ done
 
 # The test control plane and the proto round-trip test load the real Envoy protos via npm packages.
 if [ "${OR_SKIP_NPM:-0}" != 1 ] && [ -f "$here/tests/xds/package.json" ]; then
-  if [ ! -d "$here/tests/xds/node_modules/@grpc/grpc-js-xds" ]; then
+  # Reinstall whenever the lock file changed since the last install (stamp holds its checksum).
+  want=$(cat "$here/tests/xds/package.json" "$here/tests/xds/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1)
+  stamp="$here/tests/xds/node_modules/.outrider-stamp"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     (cd "$here/tests/xds" && npm install --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
   fi
 fi

@@ -18,12 +18,14 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 struct server {
     const struct or_options *opts;                 /* borrowed */
@@ -401,7 +403,29 @@ static int handle_logging(struct or_admin_request *req, struct evbuffer *out, vo
     return status;
 }
 
+/* Envoy's /memory (envoy.admin.v3.Memory, uint64 as strings) from glibc's allocator. */
+static int handle_memory(struct or_admin_request *req, struct evbuffer *out, void *ctx)
+{
+    struct mallinfo2 mi = mallinfo2();
+    long pages = 0, page = sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f != NULL) {
+        long size;
+        if (fscanf(f, "%ld %ld", &size, &pages) != 2)
+            pages = 0;
+        fclose(f);
+    }
+    req->content_type = OR_ADMIN_CT_JSON;
+    evbuffer_add_printf(out,
+                        "{\n \"allocated\": \"%zu\",\n \"heap_size\": \"%zu\",\n"
+                        " \"pageheap_unmapped\": \"0\",\n \"pageheap_free\": \"%zu\",\n"
+                        " \"total_thread_cache\": \"0\",\n \"total_physical_bytes\": \"%ld\"\n}\n",
+                        mi.uordblks + mi.hblkhd, mi.arena + mi.hblkhd, mi.fordblks, pages * page);
+    return 200;
+}
+
 static const struct or_admin_handler server_handlers[] = {
+    {"/memory", "print current allocation/heap usage", 0, handle_memory, NULL, NULL},
     {"/drain_listeners",
      "drain listeners (?graceful: keep accepting for --drain-time-s; ?inboundonly)",
      OR_ADMIN_F_MUTATES, handle_drain_listeners, NULL, NULL},
