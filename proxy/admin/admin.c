@@ -217,8 +217,17 @@ static void on_request(struct evhttp_request *http_req, void *arg)
             status = 500;
         }
     }
+    size_t body_bytes = evbuffer_get_length(out);
     send_reply(http_req, status, req.content_type, out);
     evbuffer_free(out);
+    if (a->log_cb != NULL)
+        a->log_cb(a->log_ctx, &req, status, body_bytes);
+}
+
+void or_admin_set_log(struct or_admin *a, or_admin_log_cb cb, void *ctx)
+{
+    a->log_cb = cb;
+    a->log_ctx = ctx;
 }
 
 static void on_quit_timer(evutil_socket_t fd, short what, void *arg)

@@ -121,6 +121,12 @@ int or_admin_start(struct or_admin **out, struct event_base *base,
                    const struct or_admin_listen *addr, const struct or_admin_ops *ops, void *ctx,
                    struct or_err_detail *err);
 
+/* Called after every admin response is sent (the admin access log): the request, its status and
+ * the response body length. NULL cb turns it off. */
+typedef void (*or_admin_log_cb)(void *ctx, const struct or_admin_request *req, int status,
+                                size_t body_bytes);
+void or_admin_set_log(struct or_admin *a, or_admin_log_cb cb, void *ctx);
+
 /* Closes the listener and every admin connection, removes a pipe file it created, frees `a`.
  * NULL is a no-op. Never call it from inside a handler (use ops->quit, which runs later). */
 void or_admin_stop(struct or_admin *a);

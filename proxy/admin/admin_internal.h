@@ -22,6 +22,8 @@ struct or_admin {
     struct sockaddr_storage bound;     /* the listening address after bind */
     socklen_t bound_len;               /* its length */
     char *pipe_path; /* owned: pipe file to unlink on stop; NULL if none/abstract */
+    or_admin_log_cb log_cb; /* admin access log, or NULL */
+    void *log_ctx;          /* borrowed */
 };
 
 /* Registers /, /help, /ready, /server_info, /hot_restart_version and /quitquitquit. */

@@ -2,6 +2,9 @@
 #include "proxy/accesslog/access_log.h"
 #include "proxy/admin/admin.h"
 #include "proxy/admin/config_dump.h"
+#include "envoy/extensions/access_loggers/file/v3/file.pb-c.h"
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include "proxy/config/load.h"
 #include "proxy/config/reflect.h"
 #include "proxy/config/snapshot.h"
@@ -47,17 +50,19 @@ struct server {
     uint64_t exit_deadline_ms; /* monotonic: give up waiting then */
     bool *drain_mask;          /* owned, per listener: part of the drain */
     time_t start;
-    struct event *sig_term;               /* owned */
-    struct event *sig_int;                /* owned */
-    struct event *sig_usr1;               /* owned: reopen access logs */
-    bool alog_started;                    /* access log manager running */
-    struct or_stats_store *stats;         /* owned */
-    struct or_server_stats ss;            /* server.* handles */
-    struct or_listener_manager_stats lms; /* listener_manager.* handles */
-    struct or_cluster_manager_stats cms;  /* cluster_manager.* handles */
-    struct or_control_plane_stats cps;    /* control_plane.* handles */
-    struct event *stats_timer;            /* owned: the stats flush */
-    struct or_admin_dump_src dump;        /* read by /config_dump, /clusters, /listeners */
+    struct event *sig_term;                   /* owned */
+    struct event *sig_int;                    /* owned */
+    struct event *sig_usr1;                   /* owned: reopen access logs */
+    bool alog_started;                        /* access log manager running */
+    struct or_stats_store *stats;             /* owned */
+    struct or_server_stats ss;                /* server.* handles */
+    struct or_listener_manager_stats lms;     /* listener_manager.* handles */
+    struct or_cluster_manager_stats cms;      /* cluster_manager.* handles */
+    struct or_control_plane_stats cps;        /* control_plane.* handles */
+    struct event *stats_timer;                /* owned: the stats flush */
+    struct or_admin_dump_src dump;            /* read by /config_dump, /clusters, /listeners */
+    struct or_access_log_config **admin_logs; /* owned: admin.access_log(_path) */
+    unsigned n_admin_logs;
     int exit_code;
 };
 
@@ -566,18 +571,107 @@ static int setup_stats(struct server *s)
     return 0;
 }
 
+/* ---- admin access log ---- */
+
+static void admin_log(void *ctx, const struct or_admin_request *req, int status, size_t body_bytes)
+{
+    struct server *s = ctx;
+    struct or_arena arena;
+    struct or_headers h;
+    or_arena_init(&arena, 2048);
+    or_headers_init(&h, &arena);
+    or_headers_add(&h, ":method", 7, req->method, strlen(req->method));
+    const char *uri = evhttp_request_get_uri(req->http);
+    if (uri != NULL)
+        or_headers_add(&h, ":path", 5, uri, strlen(uri));
+    const struct evkeyvalq *in = evhttp_request_get_input_headers(req->http);
+    for (const struct evkeyval *kv = in->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+        if (strcasecmp(kv->key, "host") == 0)
+            or_headers_add(&h, ":authority", 10, kv->value, strlen(kv->value));
+        else
+            or_headers_add(&h, kv->key, strlen(kv->key), kv->value, strlen(kv->value));
+    }
+    struct or_access_log_info info = {
+        .req_headers = &h,
+        .request_duration_ns = -1,
+        .request_tx_duration_ns = -1,
+        .response_duration_ns = -1,
+        .downstream_tx_end_ns = -1,
+        .response_code = (unsigned)status,
+        .response_code_details = OR_STR_LIT("admin_filter_response"),
+        .bytes_sent = body_bytes,
+        .protocol = OR_STR_LIT("HTTP/1.1"),
+    };
+    clock_gettime(CLOCK_REALTIME, &info.start_time);
+    for (unsigned i = 0; i < s->n_admin_logs; i++)
+        or_access_log_record(s->admin_logs[i], or_access_log_main_slot(), &info);
+    or_arena_deinit(&arena);
+}
+
+/* admin.access_log_path (deprecated) is a file logger with Envoy's default format. */
+static int admin_log_path_config(const char *path, struct or_access_log_config **out,
+                                 struct or_err_detail *err)
+{
+    Envoy__Extensions__AccessLoggers__File__V3__FileAccessLog fal =
+        ENVOY__EXTENSIONS__ACCESS_LOGGERS__FILE__V3__FILE_ACCESS_LOG__INIT;
+    fal.path = (char *)path;
+    size_t len = protobuf_c_message_get_packed_size(&fal.base);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf == NULL)
+        return OR_ENOMEM;
+    protobuf_c_message_pack(&fal.base, buf);
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+    any.type_url = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog";
+    any.value.data = buf;
+    any.value.len = len;
+    Envoy__Config__Accesslog__V3__AccessLog al = ENVOY__CONFIG__ACCESSLOG__V3__ACCESS_LOG__INIT;
+    al.name = "envoy.access_loggers.file";
+    al.config_type_case = ENVOY__CONFIG__ACCESSLOG__V3__ACCESS_LOG__CONFIG_TYPE_TYPED_CONFIG;
+    al.typed_config = &any;
+    int r = or_access_log_config_new(&al, "admin.access_log_path", out, err);
+    free(buf);
+    return r;
+}
+
+static int setup_admin_logs(struct server *s)
+{
+    const Envoy__Config__Bootstrap__V3__Admin *a = s->boot->admin;
+    bool has_path = a->access_log_path != NULL && a->access_log_path[0] != '\0';
+    size_t n = a->n_access_log + (has_path ? 1 : 0);
+    if (n == 0)
+        return 0;
+    s->admin_logs = calloc(n, sizeof(*s->admin_logs));
+    if (s->admin_logs == NULL)
+        return -1;
+    struct or_err_detail err = {{0}, {0}};
+    int r = 0;
+    for (size_t i = 0; i < a->n_access_log && r == 0; i++) {
+        char p[64];
+        snprintf(p, sizeof(p), "admin.access_log[%zu]", i);
+        r = or_access_log_config_new(a->access_log[i], p, &s->admin_logs[s->n_admin_logs], &err);
+        if (r == 0)
+            s->n_admin_logs++;
+    }
+    if (r == 0 && has_path) {
+        r = admin_log_path_config(a->access_log_path, &s->admin_logs[s->n_admin_logs], &err);
+        if (r == 0)
+            s->n_admin_logs++;
+    }
+    if (r != 0) {
+        char msg[1024];
+        or_err_format(&err, msg, sizeof(msg));
+        fprintf(stderr, "error initializing configuration '%s': %s\n", s->opts->config_path, msg);
+        return -1;
+    }
+    or_admin_set_log(s->admin, admin_log, s);
+    return 0;
+}
+
 static int start_admin(struct server *s)
 {
     const Envoy__Config__Bootstrap__V3__Admin *a = s->boot->admin;
     if (a == NULL || a->address == NULL)
         return 0; /* Envoy runs without an admin endpoint when none is configured. */
-    if (a->access_log_path != NULL && a->access_log_path[0] != '\0') {
-        fprintf(stderr,
-                "error initializing configuration '%s': admin.access_log_path: admin access "
-                "logs are not supported yet\n",
-                s->opts->config_path);
-        return -1;
-    }
     struct or_admin_listen l;
     memset(&l, 0, sizeof(l));
     if (a->address->address_case == ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_PIPE) {
@@ -596,7 +690,8 @@ static int start_admin(struct server *s)
         fprintf(stderr, "error initializing admin: %s\n", msg);
         return -1;
     }
-    if (register_admin_handlers(s) != 0 || or_stats_admin_register(s->admin, s->stats) != 0)
+    if (register_admin_handlers(s) != 0 || or_stats_admin_register(s->admin, s->stats) != 0 ||
+        setup_admin_logs(s) != 0)
         return -1;
     if (s->opts->admin_address_path[0] != '\0')
         or_admin_write_address_file(s->admin, s->opts->admin_address_path);
@@ -802,6 +897,9 @@ out:
     /* Workers are gone: write out what they logged before the configs (and files) go. */
     if (s->alog_started)
         or_access_log_manager_stop();
+    for (unsigned i = 0; i < s->n_admin_logs; i++)
+        or_access_log_config_free(s->admin_logs[i]);
+    free(s->admin_logs);
     or_snapshot_free(s->snap);
     or_stats_store_free(s->stats);
     if (s->boot != NULL)

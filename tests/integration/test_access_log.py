@@ -137,6 +137,34 @@ class AccessLog(harness.ProxyTest):
         self.assertEqual(len(wait_lines(self.text_path, 1)), 1)
 
 
+class AdminAccessLog(harness.ProxyTest):
+    """Bootstrap admin.access_log_path (what the App Mesh agent sets) and admin.access_log."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="outrider-adminlog-")
+        cls.path_log = os.path.join(cls.dir, "admin_access.log")
+        cls.json_log = os.path.join(cls.dir, "admin_access.json")
+        port, cls.admin = free_ports(2)
+        cfg = bootstrap(cls.admin, [http_listener("l", port, [virtual_host("all", [])])], [])
+        cfg["admin"]["access_log_path"] = cls.path_log
+        cfg["admin"]["access_log"] = [{
+            "name": "envoy.access_loggers.file",
+            "typed_config": {"@type": FILE_LOG, "path": cls.json_log,
+                             "log_format": {"json_format": {"code": "%RESPONSE_CODE%",
+                                                            "path": "%REQ(:PATH)%"}}}}]
+        cls.start_proxy(cfg, args=["--file-flush-interval-msec", "50"])
+
+    def test_admin_requests_are_logged(self):
+        harness.http_get(self.admin, "/server_info")
+        lines = wait_lines(self.path_log, 2)     # /ready from the harness, then /server_info
+        self.assertTrue(any('"GET /server_info HTTP/1.1" 200' in l for l in lines), lines)
+        for l in lines:
+            self.assertIsNotNone(DEFAULT_LINE.match(l), l)
+        entries = [json.loads(l) for l in wait_lines(self.json_log, 2)]
+        self.assertIn({"code": 200, "path": "/server_info"}, entries)
+
+
 class BadFormat(unittest.TestCase):
     def test_bad_format_is_a_config_error(self):
         port, admin = free_ports(2)
