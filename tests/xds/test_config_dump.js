@@ -13,52 +13,19 @@
 const assert = require('node:assert');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 const YAML = require('yaml');
-const protobuf = require(require.resolve('protobufjs', {
-  paths: [path.dirname(require.resolve('@grpc/proto-loader'))],
-}));
+const { protobuf, OUR_PROTOS, ENVOY_DIRS, listProtos, loadRoot } = require('./lib/protos');
+const { SLOW, freePort, fetchText, waitReady, stop } = require('./lib/proxy');
 
 const SRC = process.env.OR_SOURCE_DIR || path.resolve(__dirname, '..', '..');
 const BUILD = process.env.OR_BUILD_DIR || path.join(SRC, 'build');
 const OUTRIDER = process.env.OUTRIDER || path.join(BUILD, 'outrider');
 const PACK = path.join(BUILD, 'or_config_pack');
-const SLOW = process.env.OR_SANITIZED === '1' ? 3 : 1;
-const OUR_PROTOS = path.join(SRC, 'xds', 'proto');
-const DEPS = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-const ENVOY_DIRS = ['envoy-api', 'googleapis', 'protoc-gen-validate', 'xds'].map((d) => path.join(DEPS, d));
 
 // ---- Envoy's protos ----------------------------------------------------------------------------
-
-function listProtos(dir, prefix = '') {
-  let out = [];
-  for (const ent of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = path.posix.join(prefix, ent.name);
-    if (ent.isDirectory()) out = out.concat(listProtos(dir, rel));
-    else if (ent.name.endsWith('.proto')) out.push(rel);
-  }
-  return out.sort();
-}
-
-function loadRoot(dirs, files) {
-  const root = new protobuf.Root();
-  root.resolvePath = (origin, target) => {
-    if (path.isAbsolute(target)) return target;
-    for (const d of dirs) {
-      const p = path.join(d, target);
-      if (fs.existsSync(p)) return p;
-    }
-    if (target in protobuf.common) return target;
-    const sys = path.join('/usr/include', target);
-    return fs.existsSync(sys) ? sys : target;
-  };
-  root.loadSync(files, { keepCase: true });
-  root.resolveAll();
-  return root;
-}
 
 // The real Envoy definitions of every file of our subset (admin protos included).
 const envoy = loadRoot(ENVOY_DIRS, listProtos(OUR_PROTOS));
@@ -286,44 +253,6 @@ function canonJsonScalarLoose(f, v) {
 }
 
 // ---- the proxy ----------------------------------------------------------------------------------
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function fetchText(port, p) {
-  const r = await fetch(`http://127.0.0.1:${port}${p}`, { signal: AbortSignal.timeout(10000 * SLOW) });
-  return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
-}
-
-async function waitReady(proc, port, log) {
-  const deadline = Date.now() + 20000 * SLOW;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`outrider exited ${proc.exitCode}:\n${log()}`);
-    try {
-      const r = await fetchText(port, '/ready');
-      if (r.status === 200) return;
-    } catch (e) { /* not listening yet */ }
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error(`outrider not ready:\n${log()}`);
-}
-
-function stop(proc) {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null) { resolve(proc.exitCode); return; }
-    const t = setTimeout(() => proc.kill('SIGKILL'), 15000 * SLOW);
-    proc.once('exit', (code, sig) => { clearTimeout(t); resolve(code === null ? sig : code); });
-    process.kill(proc.pid, 'SIGTERM');
-  });
-}
 
 function packJson(typeName, text, tmp) {
   const file = path.join(tmp, `${typeName}.json`);

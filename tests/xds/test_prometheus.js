@@ -13,43 +13,11 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const parsePrometheus = require('parse-prometheus-text-format');
+const { SLOW, freePort, fetchText: get, waitReady, stop } = require('./lib/proxy');
 
 const SRC = process.env.OR_SOURCE_DIR || path.resolve(__dirname, '..', '..');
 const OUTRIDER = process.env.OUTRIDER || path.join(SRC, 'build', 'outrider');
-const SLOW = process.env.OR_SANITIZED === '1' ? 3 : 1;
 const OK = 23, ERR = 7, MISS = 4;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-async function get(port, p) {
-  const r = await fetch(`http://127.0.0.1:${port}${p}`, { signal: AbortSignal.timeout(10000 * SLOW) });
-  return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
-}
-
-async function waitReady(proc, port, log) {
-  const deadline = Date.now() + 20000 * SLOW;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`outrider exited ${proc.exitCode}:\n${log()}`);
-    try { if ((await get(port, '/ready')).status === 200) return; } catch (e) { /* not yet */ }
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error(`outrider not ready:\n${log()}`);
-}
-
-function stop(proc) {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null) { resolve(proc.exitCode); return; }
-    const t = setTimeout(() => proc.kill('SIGKILL'), 15000 * SLOW);
-    proc.once('exit', (code, sig) => { clearTimeout(t); resolve(code === null ? sig : code); });
-    process.kill(proc.pid, 'SIGTERM');
-  });
-}
 
 function sample(families, name, labels) {
   const fam = families.find((f) => f.name === name);

@@ -12,45 +12,11 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const YAML = require('yaml');
-const protobuf = require(require.resolve('protobufjs', {
-  paths: [path.dirname(require.resolve('@grpc/proto-loader'))],
-}));
+const { protobuf, OUR_PROTOS, ENVOY_DIRS, listProtos, loadRoot } = require('./lib/protos');
 
 const SRC = process.env.OR_SOURCE_DIR || path.resolve(__dirname, '..', '..');
 const BUILD = process.env.OR_BUILD_DIR || path.join(SRC, 'build');
 const PACK = path.join(BUILD, 'or_config_pack');
-const OUR_PROTOS = path.join(SRC, 'xds', 'proto');
-const DEPS = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-const ENVOY_DIRS = ['envoy-api', 'googleapis', 'protoc-gen-validate', 'xds'].map((d) => path.join(DEPS, d));
-
-function listProtos(dir, prefix = '') {
-  let out = [];
-  for (const ent of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = path.posix.join(prefix, ent.name);
-    if (ent.isDirectory()) out = out.concat(listProtos(dir, rel));
-    else if (ent.name.endsWith('.proto')) out.push(rel);
-  }
-  return out.sort();
-}
-
-// A protobufjs Root that resolves imports through `dirs`; google/protobuf/* falls back to
-// protobufjs's bundled well-known types, then to /usr/include (descriptor.proto for validate).
-function loadRoot(dirs, files) {
-  const root = new protobuf.Root();
-  root.resolvePath = (origin, target) => {
-    if (path.isAbsolute(target)) return target;
-    for (const d of dirs) {
-      const p = path.join(d, target);
-      if (fs.existsSync(p)) return p;
-    }
-    if (target in protobuf.common) return target;
-    const sys = path.join('/usr/include', target);
-    return fs.existsSync(sys) ? sys : target;
-  };
-  root.loadSync(files, { keepCase: true });
-  root.resolveAll();
-  return root;
-}
 
 const files = listProtos(OUR_PROTOS);
 const ours = loadRoot([OUR_PROTOS], files);
