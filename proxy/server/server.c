@@ -612,8 +612,9 @@ static void admin_log(void *ctx, const struct or_admin_request *req, int status,
 static int admin_log_path_config(const char *path, struct or_access_log_config **out,
                                  struct or_err_detail *err)
 {
-    Envoy__Extensions__AccessLoggers__File__V3__FileAccessLog fal =
-        ENVOY__EXTENSIONS__ACCESS_LOGGERS__FILE__V3__FILE_ACCESS_LOG__INIT;
+    Envoy__Extensions__AccessLoggers__File__V3__FileAccessLog fal;
+    /* The init function, not the macro: the macro names deprecated fields (clang warns). */
+    envoy__extensions__access_loggers__file__v3__file_access_log__init(&fal);
     fal.path = (char *)path;
     size_t len = protobuf_c_message_get_packed_size(&fal.base);
     uint8_t *buf = malloc(len ? len : 1);
