@@ -31,6 +31,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import resource
 import select
 import signal
@@ -224,12 +225,32 @@ def mem_kib(pid, field):
 # ---------------------------------------------------------------- sockets
 
 
+_ports_taken = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free port below the ephemeral range, so that no client socket (wrk's, a proxy's upstream
+    connections, other programs on the machine) can take it before the proxy binds it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            eph_lo = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        eph_lo = 32768
+    hi = max(eph_lo - 1, 20001)
+    for _ in range(1000):
+        port = random.randint(20000, hi)
+        if port in _ports_taken:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _ports_taken.add(port)
+        return port
+    raise RuntimeError("no free port in 20000-%d" % hi)
 
 
 def http_get(port, path, timeout=2.0):
@@ -625,13 +646,19 @@ class Bench:
         return p, ports, t0
 
     def ready_proxy(self, name, conns=1024):
-        p, ports, _ = self.start_proxy(name, conns=conns)
-        try:
-            wait_200(ports["h1"], "/100", time.monotonic() + 15, p, interval=0.005)
-        except RuntimeError as e:
-            self.procs.stop(p)
-            raise RuntimeError("%s; log: %s" % (e, self.log_tail(name)))
-        return p, ports
+        """Starts a proxy and waits for a proxied 200; one retry with new ports (a port can still
+        be taken by another program between the check and the proxy's bind)."""
+        for attempt in (1, 2):
+            p, ports, _ = self.start_proxy(name, conns=conns)
+            try:
+                wait_200(ports["h1"], "/100", time.monotonic() + 15, p, interval=0.005)
+                return p, ports
+            except RuntimeError as e:
+                self.procs.stop(p)
+                if attempt == 2:
+                    raise RuntimeError("%s; log: %s" % (e, self.log_tail(name)))
+                self.log("   %s did not start (%s), retrying: %s" % (name, e,
+                                                                     self.log_tail(name)))
 
     def log_tail(self, name):
         try:

@@ -164,7 +164,7 @@ static void release(struct router *r, bool reusable)
     pending_done(r);
     struct or_whost *wh = whost(r);
     if ((r->flags & R_COUNTED) && r->wc != NULL) {
-        atomic_fetch_sub_explicit(&r->wc->load->rq_active, 1, memory_order_relaxed);
+        or_load_add(r->wc->load, S(r)->worker->id, OR_LOAD_RQ, -1);
         or_gauge_dec(SH(r), r->wc->stats->upstream_rq_active);
         if (wh != NULL && wh->active_rq > 0)
             wh->active_rq--;
@@ -489,7 +489,7 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
         return OR_FILTER_STOP_ITERATION;
     }
     const struct or_cluster *c = r->wc->cluster;
-    long active = atomic_load_explicit(&r->wc->load->rq_active, memory_order_relaxed);
+    long active = or_load_sum(r->wc->load, OR_LOAD_RQ);
     if ((uint64_t)active >= c->thresholds[OR_CLUSTER_PRIORITY_DEFAULT].max_requests) {
         overflow_reply(r);
         return OR_FILTER_STOP_ITERATION;
@@ -498,7 +498,7 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
         or_stream_reset(s, "oom", OR_RF_LR);
         return OR_FILTER_STOP_ITERATION;
     }
-    atomic_fetch_add_explicit(&r->wc->load->rq_active, 1, memory_order_relaxed);
+    or_load_add(r->wc->load, s->worker->id, OR_LOAD_RQ, 1);
     r->flags |= R_COUNTED;
     or_counter_inc(s->wctx->sh, r->wc->stats->upstream_rq_total);
     or_gauge_inc(s->wctx->sh, r->wc->stats->upstream_rq_active);

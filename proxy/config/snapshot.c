@@ -26,6 +26,8 @@ void or_snapshot_free(struct or_snapshot *s)
     for (uint32_t i = 0; i < s->n_clusters; i++)
         or_cluster_unref(s->clusters[i]);
     free(s->clusters);
+    for (uint32_t i = 0; s->loads != NULL && i < s->n_clusters; i++)
+        or_cluster_load_deinit(&s->loads[i]);
     free(s->loads);
     free(s->by_name);
     free(s->cstats);

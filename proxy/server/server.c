@@ -525,11 +525,11 @@ static void flush_stats(struct server *s)
         const struct or_cluster_stats *cs = &s->snap->cstats[i];
         struct or_cluster_load *l = &s->snap->loads[i];
         or_gauge_set_main(s->stats, cs->cb_default_cx_open,
-                          (uint64_t)atomic_load(&l->cx_active) >= t->max_connections);
+                          (uint64_t)or_load_sum(l, OR_LOAD_CX) >= t->max_connections);
         or_gauge_set_main(s->stats, cs->cb_default_rq_open,
-                          (uint64_t)atomic_load(&l->rq_active) >= t->max_requests);
+                          (uint64_t)or_load_sum(l, OR_LOAD_RQ) >= t->max_requests);
         or_gauge_set_main(s->stats, cs->cb_default_rq_pending_open,
-                          (uint64_t)atomic_load(&l->rq_pending) >= t->max_pending_requests);
+                          (uint64_t)or_load_sum(l, OR_LOAD_PENDING) >= t->max_pending_requests);
     }
     (void)sh;
     or_stats_merge(s->stats);
@@ -730,6 +730,9 @@ static int start_workers(struct server *s)
     s->wctxs = calloc(s->n_workers, sizeof(*s->wctxs));
     if (s->workers == NULL || s->wctxs == NULL)
         return -1;
+    for (uint32_t c = 0; c < s->snap->n_clusters; c++)
+        if (or_cluster_load_init(&s->snap->loads[c], s->n_workers) != 0)
+            return -1;
     for (uint32_t i = 0; i < s->n_workers; i++) {
         struct or_worker *w = &s->workers[i];
         struct or_wctx *wc = &s->wctxs[i];

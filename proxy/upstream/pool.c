@@ -22,7 +22,7 @@ static void uconn_destroy(struct or_uconn *uc)
         or_counter_add(sh, cs->upstream_cx_rx_bytes_total, uc->conn->rx_bytes);
         or_counter_add(sh, cs->upstream_cx_tx_bytes_total, uc->conn->tx_bytes);
     }
-    atomic_fetch_sub_explicit(&uc->wc->load->cx_active, 1, memory_order_relaxed);
+    or_load_add(uc->wc->load, uc->wc->worker->id, OR_LOAD_CX, -1);
     struct or_host_counters *hc = or_host_counters_of(uc->host, uc->wc->worker->id);
     if (hc != NULL)
         or_host_count(&hc->cx_active, -1);
@@ -79,7 +79,7 @@ static struct or_uconn *uconn_connect(struct or_wcluster *wc, struct or_host *ho
         return NULL;
     }
     or_conn_set_buffer_limit(uc->conn, wc->cluster->per_connection_buffer_limit_bytes);
-    atomic_fetch_add_explicit(&wc->load->cx_active, 1, memory_order_relaxed);
+    or_load_add(wc->load, wc->worker->id, OR_LOAD_CX, 1);
     struct or_host_counters *hc = or_host_counters_of(host, wc->worker->id);
     if (hc != NULL) {
         or_host_count(&hc->cx_total, 1);
@@ -105,7 +105,7 @@ enum or_pool_result or_pool_acquire(struct or_wcluster *wc, int hi, const struct
         return OR_POOL_READY;
     }
     const struct or_cluster *c = wc->cluster;
-    long cx = atomic_load_explicit(&wc->load->cx_active, memory_order_relaxed);
+    long cx = or_load_sum(wc->load, OR_LOAD_CX);
     if ((uint64_t)cx < c->thresholds[OR_CLUSTER_PRIORITY_DEFAULT].max_connections) {
         struct or_uconn *uc = uconn_connect(wc, wh->host, h, ctx);
         if (uc == NULL)
@@ -113,10 +113,10 @@ enum or_pool_result or_pool_acquire(struct or_wcluster *wc, int hi, const struct
         *out = uc;
         return OR_POOL_CONNECTING;
     }
-    long pending = atomic_load_explicit(&wc->load->rq_pending, memory_order_relaxed);
+    long pending = or_load_sum(wc->load, OR_LOAD_PENDING);
     if ((uint64_t)pending >= c->thresholds[OR_CLUSTER_PRIORITY_DEFAULT].max_pending_requests)
         return OR_POOL_OVERFLOW;
-    atomic_fetch_add_explicit(&wc->load->rq_pending, 1, memory_order_relaxed);
+    or_load_add(wc->load, wc->worker->id, OR_LOAD_PENDING, 1);
     wt->next = wh->waiters;
     if (wh->waiters != NULL)
         wh->waiters->pprev = &wt->next;
@@ -139,7 +139,7 @@ static void waiter_unlink(struct or_wcluster *wc, struct or_pool_waiter *wt)
     wt->next = NULL;
     wt->pprev = NULL;
     wc->n_waiters--;
-    atomic_fetch_sub_explicit(&wc->load->rq_pending, 1, memory_order_relaxed);
+    or_load_add(wc->load, wc->worker->id, OR_LOAD_PENDING, -1);
 }
 
 void or_pool_cancel_wait(struct or_wcluster *wc, struct or_pool_waiter *wt)

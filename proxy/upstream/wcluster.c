@@ -128,3 +128,19 @@ struct or_whost *or_wcluster_whost(struct or_wcluster *wc, const struct or_host 
             return &wc->hosts[i];
     return NULL;
 }
+
+int or_cluster_load_init(struct or_cluster_load *l, uint32_t n_slots)
+{
+    l->slots = calloc(n_slots ? n_slots : 1, sizeof(*l->slots));
+    if (l->slots == NULL)
+        return OR_ENOMEM;
+    l->n_slots = n_slots ? n_slots : 1;
+    return 0;
+}
+
+void or_cluster_load_deinit(struct or_cluster_load *l)
+{
+    free(l->slots);
+    l->slots = NULL;
+    l->n_slots = 0;
+}

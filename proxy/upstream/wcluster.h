@@ -19,12 +19,45 @@ struct or_worker;
 struct or_cluster_stats;
 struct or_stats_shard;
 
-/* Cluster-wide counters behind the circuit breakers; owned by the snapshot, shared by workers. */
-struct or_cluster_load {
-    atomic_long cx_active;
-    atomic_long rq_active;
-    atomic_long rq_pending;
+/* Cluster-wide counts behind the circuit breakers, kept as one single-writer slot per worker: a
+ * worker changes only its own slot (a relaxed load and store, no read-modify-write) and a limit
+ * check sums the slots with relaxed loads. Two workers can both pass a check at limit - 1, as two
+ * Envoy workers can between its canCreate() and inc(); the limit holds within (workers - 1). */
+enum or_load_kind {
+    OR_LOAD_CX = 0,  /* open upstream connections */
+    OR_LOAD_RQ,      /* requests in flight */
+    OR_LOAD_PENDING, /* requests waiting for a connection */
+    OR_LOAD_KINDS,
 };
+
+struct or_load_slot {
+    _Atomic long v[OR_LOAD_KINDS];
+    char pad[64 - OR_LOAD_KINDS * sizeof(long)]; /* one cache line per worker */
+};
+
+struct or_cluster_load {
+    struct or_load_slot *slots; /* owned: one per worker (+1 spare for the main thread) */
+    uint32_t n_slots;
+};
+
+int or_cluster_load_init(struct or_cluster_load *l, uint32_t n_slots);
+void or_cluster_load_deinit(struct or_cluster_load *l);
+
+static inline void or_load_add(struct or_cluster_load *l, uint32_t worker, enum or_load_kind k,
+                               long d)
+{
+    _Atomic long *p = &l->slots[worker].v[k];
+    atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+}
+
+static inline long or_load_sum(const struct or_cluster_load *l, enum or_load_kind k)
+{
+    long n = 0;
+    for (uint32_t i = 0; i < l->n_slots; i++)
+        n += atomic_load_explicit(&l->slots[i].v[k], memory_order_relaxed);
+    return n;
+}
 
 /* Someone waiting for a connection to a host (circuit breaker max_connections reached). */
 struct or_pool_waiter {
