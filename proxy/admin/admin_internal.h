@@ -21,7 +21,7 @@ struct or_admin {
     struct event *quit_ev;             /* owned: runs ops->quit outside the request's callbacks */
     struct sockaddr_storage bound;     /* the listening address after bind */
     socklen_t bound_len;               /* its length */
-    char *pipe_path; /* owned: pipe file to unlink on stop; NULL if none/abstract */
+    char *pipe_path;        /* owned: pipe file to unlink on stop; NULL if none/abstract */
     or_admin_log_cb log_cb; /* admin access log, or NULL */
     void *log_ctx;          /* borrowed */
 };

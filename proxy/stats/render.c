@@ -48,7 +48,7 @@ static int shortest_digits(double v, char digits[24], int *exp10)
     for (; *c != 'e' && *c != '\0'; c++)
         if (*c >= '0' && *c <= '9')
             digits[nd++] = *c;
-    *exp10 = *c == 'e' ? atoi(c + 1) : 0;
+    *exp10 = *c == 'e' ? (int)strtol(c + 1, NULL, 10) : 0;
     while (nd > 1 && digits[nd - 1] == '0')
         nd--;
     digits[nd] = '\0';
@@ -90,7 +90,8 @@ static size_t layout_sci(const char *d, int nd, int e, char *out)
         for (int i = 1; i < nd; i++)
             out[n++] = d[i];
     }
-    n += (size_t)sprintf(out + n, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    /* The exponent of a double has at most 3 digits: "e-308". */
+    n += (size_t)snprintf(out + n, 6, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
     return n;
 }
 
@@ -99,13 +100,13 @@ static size_t special(double *v, char *buf, size_t *off)
 {
     *off = 0;
     if (isnan(*v))
-        return (size_t)sprintf(buf, "nan");
+        return (size_t)snprintf(buf, 4, "nan");
     if (signbit(*v)) {
         buf[(*off)++] = '-';
         *v = -*v;
     }
     if (isinf(*v))
-        return *off + (size_t)sprintf(buf + *off, "inf");
+        return *off + (size_t)snprintf(buf + *off, 4, "inf");
     if (*v == 0) {
         buf[(*off)++] = '0';
         buf[*off] = '\0';

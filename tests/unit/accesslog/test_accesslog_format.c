@@ -91,7 +91,7 @@ static int setup(void **state)
     inet_pton(AF_INET6, "2001:db8::1", &f->v6.sin6_addr);
     memset(&f->un, 0, sizeof(f->un));
     f->un.sun_family = AF_UNIX;
-    strcpy(f->un.sun_path, "/tmp/admin.sock");
+    snprintf(f->un.sun_path, sizeof(f->un.sun_path), "%s", "/tmp/admin.sock");
 
     struct or_access_log_info *in = &f->info;
     in->req_headers = &f->req;
@@ -546,8 +546,9 @@ static void test_json_typed_golden(void **state)
         "\"host\":\"10.0.2.1:80\"},\"list\":[0,\"x\",null],\"grpc\":14}\n");
 
     /* omit_empty_values drops the nulls (also in lists) and prints unset parts of strings as "". */
-    char *with_omit = malloc(strlen(yaml) + 64);
-    sprintf(with_omit, "omit_empty_values: true\n%s", yaml);
+    size_t omit_len = strlen(yaml) + 64;
+    char *with_omit = malloc(omit_len);
+    snprintf(with_omit, omit_len, "omit_empty_values: true\n%s", yaml);
     expect_sfs(
         with_omit, &f->info,
         "{\"start\":\"2016-04-15T20:17:00.310Z\",\"method\":\"POST\",\"protocol\":\"HTTP/2\","

@@ -29,7 +29,7 @@ static char tmpdir[64];
 
 static int group_setup(void **state)
 {
-    strcpy(tmpdir, "/tmp/or_al_writer_XXXXXX");
+    snprintf(tmpdir, sizeof(tmpdir), "%s", "/tmp/or_al_writer_XXXXXX");
     assert_non_null(mkdtemp(tmpdir));
     return 0;
 }
@@ -458,7 +458,7 @@ static void test_drop_when_full(void **state)
     /* 90-byte lines: 8 digits, a space, 80 dots, '\n'. */
     char fmt[160];
     memset(fmt, 0, sizeof(fmt));
-    strcpy(fmt, "  format: \"%REQ(X-SEQ)% ");
+    snprintf(fmt, sizeof(fmt), "%s", "  format: \"%REQ(X-SEQ)% ");
     memset(fmt + strlen(fmt), '.', 80);
     strcat(fmt, "\\n\"\n");
     struct or_access_log_config *cfg = file_config(path, fmt);

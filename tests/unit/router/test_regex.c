@@ -48,7 +48,7 @@ static void test_full_and_partial(void **state)
 static void test_errors(void **state)
 {
     struct or_err_detail err = {0};
-    strcpy(err.path, "keep");
+    snprintf(err.path, sizeof(err.path), "%s", "keep");
     assert_null(or_regex_compile("(abc", 4, &err));
     assert_string_equal(err.msg, "missing ): (abc");
     assert_string_equal(err.path, "keep");
