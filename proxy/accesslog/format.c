@@ -3,6 +3,7 @@
  * flags, and the text / JSON writers. Compilation happens once on the main thread; rendering only
  * reads the compiled format, the record and a per-thread cache. */
 #include "proxy/accesslog/format.h"
+#include "proxy/accesslog/format_time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -138,80 +139,6 @@ static void buf_put_json_escaped(struct or_alog_buf *b, const char *s, size_t n)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Response flags, in Envoy's CORE_RESPONSE_FLAGS order */
-
-static const struct {
-    uint32_t bit;
-    const char *s; /* static: short name */
-    const char *l; /* static: long name */
-} flag_names[] = {
-    {OR_AL_RF_LH, "LH", "FailedLocalHealthCheck"},
-    {OR_AL_RF_UH, "UH", "NoHealthyUpstream"},
-    {OR_AL_RF_UT, "UT", "UpstreamRequestTimeout"},
-    {OR_AL_RF_LR, "LR", "LocalReset"},
-    {OR_AL_RF_UR, "UR", "UpstreamRemoteReset"},
-    {OR_AL_RF_UF, "UF", "UpstreamConnectionFailure"},
-    {OR_AL_RF_UC, "UC", "UpstreamConnectionTermination"},
-    {OR_AL_RF_UO, "UO", "UpstreamOverflow"},
-    {OR_AL_RF_NR, "NR", "NoRouteFound"},
-    {OR_AL_RF_DI, "DI", "DelayInjected"},
-    {OR_AL_RF_FI, "FI", "FaultInjected"},
-    {OR_AL_RF_RL, "RL", "RateLimited"},
-    {OR_AL_RF_UAEX, "UAEX", "UnauthorizedExternalService"},
-    {OR_AL_RF_RLSE, "RLSE", "RateLimitServiceError"},
-    {OR_AL_RF_DC, "DC", "DownstreamConnectionTermination"},
-    {OR_AL_RF_URX, "URX", "UpstreamRetryLimitExceeded"},
-    {OR_AL_RF_SI, "SI", "StreamIdleTimeout"},
-    {OR_AL_RF_IH, "IH", "InvalidEnvoyRequestHeaders"},
-    {OR_AL_RF_DPE, "DPE", "DownstreamProtocolError"},
-    {OR_AL_RF_UMSDR, "UMSDR", "UpstreamMaxStreamDurationReached"},
-    {OR_AL_RF_RFCF, "RFCF", "ResponseFromCacheFilter"},
-    {OR_AL_RF_NFCF, "NFCF", "NoFilterConfigFound"},
-    {OR_AL_RF_DT, "DT", "DurationTimeout"},
-    {OR_AL_RF_UPE, "UPE", "UpstreamProtocolError"},
-    {OR_AL_RF_NC, "NC", "NoClusterFound"},
-    {OR_AL_RF_OM, "OM", "OverloadManagerTerminated"},
-    {OR_AL_RF_DF, "DF", "DnsResolutionFailed"},
-    {OR_AL_RF_DO, "DO", "DropOverload"},
-    {OR_AL_RF_DR, "DR", "DownstreamRemoteReset"},
-};
-
-size_t or_access_log_flags_str(uint32_t flags, bool long_names, char *buf, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
-        if (!(flags & flag_names[i].bit))
-            continue;
-        const char *s = long_names ? flag_names[i].l : flag_names[i].s;
-        size_t sl = strlen(s);
-        if (n > 0) {
-            if (n < len)
-                buf[n] = ',';
-            n++;
-        }
-        for (size_t j = 0; j < sl; j++, n++)
-            if (n < len)
-                buf[n] = s[j];
-    }
-    if (n == 0) {
-        if (len > 0)
-            buf[0] = '-';
-        n = 1;
-    }
-    if (len > 0)
-        buf[n < len ? n : len - 1] = '\0';
-    return n;
-}
-
-uint32_t or_access_log_flag_parse(const char *name, size_t len)
-{
-    for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
-        if (strlen(flag_names[i].s) == len && memcmp(flag_names[i].s, name, len) == 0)
-            return flag_names[i].bit;
-    return 0;
-}
-
-/* ---------------------------------------------------------------------------------------------
  * Compiled form */
 
 enum op_kind {
@@ -259,22 +186,6 @@ struct op {
     size_t n2;
 };
 
-enum { T_END, T_FRAC, T_SECS };
-
-/* START_TIME is rendered as segments formatted at whole seconds, each followed by the fraction
- * digits, the epoch seconds or nothing (the last one): Envoy's DateFormatter. */
-struct tpiece {
-    char *seg; /* owned */
-    size_t seglen;
-    uint8_t kind;
-    uint8_t width; /* T_FRAC: 1..9 digits */
-};
-
-struct tspec {
-    struct tpiece *p; /* owned */
-    unsigned n;
-};
-
 enum { J_OBJ, J_LIST, J_OPS, J_NUM };
 
 struct jnode {
@@ -302,248 +213,10 @@ struct or_alog_format {
     struct jnode root; /* JSON only */
 };
 
-struct tcache {
-    int64_t sec;
-    bool valid;
-    size_t *ends; /* owned: end offset of each piece's segment text in buf */
-    char buf[512];
-};
-
 struct or_alog_cache {
     struct tcache *t; /* owned, one per f->times */
     unsigned n;
 };
-
-/* ---------------------------------------------------------------------------------------------
- * START_TIME: absl::FormatTime subset in UTC */
-
-/* Formats one strftime-style segment at a whole second in UTC, with absl's extensions %Ez, %E*z,
- * %E#S, %E*S, %E#f, %E*f, %E4Y and %Z = "UTC". Returns the length written (truncated to cap). */
-static size_t fmt_segment(const char *seg, size_t n, const struct tm *tm, char *out, size_t cap)
-{
-    size_t o = 0;
-#define PUT(str, len)                                                                              \
-    do {                                                                                           \
-        size_t l_ = (len);                                                                         \
-        if (l_ > cap - o)                                                                          \
-            l_ = cap - o;                                                                          \
-        memcpy(out + o, (str), l_);                                                                \
-        o += l_;                                                                                   \
-    } while (0)
-    for (size_t i = 0; i < n;) {
-        if (seg[i] != '%' || i + 1 >= n) {
-            PUT(seg + i, 1);
-            i++;
-            continue;
-        }
-        char tmp[64];
-        /* absl extensions on a whole-second time. */
-        if (seg[i + 1] == 'E' && i + 2 < n) {
-            const char *e = seg + i + 2;
-            size_t rem = n - i - 2;
-            if (e[0] == 'z') {
-                PUT("+00:00", 6);
-                i += 3;
-                continue;
-            }
-            if (rem >= 2 && e[0] == '*' && (e[1] == 'z' || e[1] == 'S' || e[1] == 'f')) {
-                if (e[1] == 'z')
-                    PUT("+00:00", 6);
-                else if (e[1] == 'S') {
-                    int l = snprintf(tmp, sizeof(tmp), "%02d", tm->tm_sec);
-                    PUT(tmp, (size_t)l);
-                } /* %E*f: no fraction digits at a whole second */
-                i += 4;
-                continue;
-            }
-            if (rem >= 2 && e[0] >= '0' && e[0] <= '9' && (e[1] == 'S' || e[1] == 'f')) {
-                int digits = e[0] - '0';
-                int l = 0;
-                if (e[1] == 'S')
-                    l = snprintf(tmp, sizeof(tmp), "%02d%s", tm->tm_sec, digits > 0 ? "." : "");
-                for (int d = 0; d < digits; d++)
-                    tmp[l++] = '0';
-                PUT(tmp, (size_t)l);
-                i += 4;
-                continue;
-            }
-            if (rem >= 2 && e[0] == '4' && e[1] == 'Y') {
-                int l = snprintf(tmp, sizeof(tmp), "%04d", tm->tm_year + 1900);
-                PUT(tmp, (size_t)l);
-                i += 4;
-                continue;
-            }
-        }
-        /* Plain strftime conversion: %[flags][width][E|O]c */
-        size_t j = i + 1;
-        while (j < n && strchr("-_0^#", seg[j]) != NULL)
-            j++;
-        while (j < n && seg[j] >= '0' && seg[j] <= '9')
-            j++;
-        if (j < n && (seg[j] == 'E' || seg[j] == 'O'))
-            j++;
-        if (j >= n) {
-            PUT(seg + i, n - i);
-            break;
-        }
-        size_t speclen = j - i + 1;
-        if (seg[j] == 'Z') {
-            PUT("UTC", 3);
-        } else if (speclen < 16) {
-            char spec[16];
-            memcpy(spec, seg + i, speclen);
-            spec[speclen] = '\0';
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-            size_t l = strftime(tmp, sizeof(tmp), spec, tm);
-#pragma GCC diagnostic pop
-            PUT(tmp, l);
-        } else {
-            PUT(seg + i, speclen);
-        }
-        i = j + 1;
-    }
-#undef PUT
-    return o;
-}
-
-/* True when `s` contains what Envoy's regex "%[-_0^#]*[1-9]*(E|O)?n" finds: a newline
- * conversion, which must not end up in a log line or header. */
-static bool time_has_newline(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%')
-            continue;
-        size_t j = i + 1;
-        while (j < n && strchr("-_0^#", s[j]) != NULL)
-            j++;
-        while (j < n && s[j] >= '1' && s[j] <= '9')
-            j++;
-        if (j < n && (s[j] == 'E' || s[j] == 'O'))
-            j++;
-        if (j < n && s[j] == 'n')
-            return true;
-    }
-    return false;
-}
-
-static int tspec_add(struct tspec *t, const char *seg, size_t seglen, uint8_t kind, uint8_t width)
-{
-    struct tpiece *p = realloc(t->p, (t->n + 1) * sizeof(*p));
-    if (p == NULL)
-        return OR_ENOMEM;
-    t->p = p;
-    char *s = malloc(seglen + 1);
-    if (s == NULL)
-        return OR_ENOMEM;
-    memcpy(s, seg, seglen);
-    s[seglen] = '\0';
-    p[t->n++] = (struct tpiece){s, seglen, kind, width};
-    return 0;
-}
-
-/* Splits a START_TIME format at Envoy's specifiers "(%([1-9])?f)|(%s)" (leftmost match at every
- * position, as std::regex_search does). The empty format is Envoy's default
- * "%Y-%m-%dT%H:%M:%S.%3fZ" (milliseconds, truncated). */
-static int tspec_compile(struct tspec *t, const char *s, size_t n)
-{
-    int rc;
-    if (n == 0) {
-        static const char def[] = "%Y-%m-%dT%H:%M:%S.";
-        if ((rc = tspec_add(t, def, sizeof(def) - 1, T_FRAC, 3)) != 0)
-            return rc;
-        return tspec_add(t, "Z", 1, T_END, 0);
-    }
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%' || i + 1 >= n)
-            continue;
-        uint8_t kind = T_END, width = 0;
-        size_t mlen = 0;
-        if (s[i + 1] == 'f') {
-            kind = T_FRAC, width = 9, mlen = 2;
-        } else if (s[i + 1] >= '1' && s[i + 1] <= '9' && i + 2 < n && s[i + 2] == 'f') {
-            kind = T_FRAC, width = (uint8_t)(s[i + 1] - '0'), mlen = 3;
-        } else if (s[i + 1] == 's') {
-            kind = T_SECS, mlen = 2;
-        }
-        if (mlen == 0)
-            continue;
-        if ((rc = tspec_add(t, s + start, i - start, kind, width)) != 0)
-            return rc;
-        start = i + mlen;
-        i = start - 1;
-    }
-    return tspec_add(t, s + start, n - start, T_END, 0);
-}
-
-static void tspec_free(struct tspec *t)
-{
-    for (unsigned i = 0; i < t->n; i++)
-        free(t->p[i].seg);
-    free(t->p);
-}
-
-/* Formats every segment of `t` at second `sec` into tc (buf + ends). */
-static void tcache_fill(const struct tspec *t, int64_t sec, struct tcache *tc)
-{
-    struct tm tm;
-    time_t tt = (time_t)sec;
-    if (gmtime_r(&tt, &tm) == NULL)
-        memset(&tm, 0, sizeof(tm));
-    size_t o = 0;
-    for (unsigned i = 0; i < t->n; i++) {
-        o += fmt_segment(t->p[i].seg, t->p[i].seglen, &tm, tc->buf + o, sizeof(tc->buf) - o);
-        tc->ends[i] = o;
-    }
-    tc->sec = sec;
-    tc->valid = true;
-}
-
-/* Renders START_TIME into out (cap bytes); returns the length. */
-static size_t time_render(const struct tspec *t, const struct timespec *ts, struct tcache *tc,
-                          char *out, size_t cap)
-{
-    struct tcache local;
-    size_t local_ends[64];
-    if (tc == NULL || tc->ends == NULL) {
-        if (t->n > 64)
-            return 0;
-        local.ends = local_ends;
-        local.valid = false;
-        tc = &local;
-    }
-    if (!tc->valid || tc->sec != (int64_t)ts->tv_sec)
-        tcache_fill(t, (int64_t)ts->tv_sec, tc);
-    char frac[10];
-    long ns = ts->tv_nsec;
-    if (ns < 0 || ns > 999999999)
-        ns = 0;
-    snprintf(frac, sizeof(frac), "%09ld", ns);
-    char secs[24];
-    int secs_len = snprintf(secs, sizeof(secs), "%lld", (long long)ts->tv_sec);
-    size_t o = 0, prev = 0;
-    for (unsigned i = 0; i < t->n; i++) {
-        size_t sl = tc->ends[i] - prev;
-        const char *add = NULL;
-        size_t addlen = 0;
-        if (t->p[i].kind == T_FRAC)
-            add = frac, addlen = t->p[i].width;
-        else if (t->p[i].kind == T_SECS)
-            add = secs, addlen = (size_t)secs_len;
-        if (sl > cap - o)
-            sl = cap - o;
-        memcpy(out + o, tc->buf + prev, sl);
-        o += sl;
-        if (addlen > cap - o)
-            addlen = cap - o;
-        if (addlen)
-            memcpy(out + o, add, addlen);
-        o += addlen;
-        prev = tc->ends[i];
-    }
-    return o;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Parser */
@@ -797,7 +470,7 @@ static int add_command(struct compiler *c, const char *name, size_t nlen, const 
         break;
     }
     case SPECIAL_TIME:
-        if (time_has_newline(sub, sublen))
+        if (or_alog__time_has_newline(sub, sublen))
             return fail(c, "Invalid header configuration. Format string contains newline.");
         break;
     case SPECIAL_GRPC:
@@ -853,7 +526,7 @@ static int add_command(struct compiler *c, const char *name, size_t nlen, const 
         c->f->times = t;
         memset(&t[c->f->ntimes], 0, sizeof(*t));
         op->time_idx = c->f->ntimes++;
-        if ((rc = tspec_compile(&t[op->time_idx], sub, sublen)) != 0)
+        if ((rc = or_alog__tspec_compile(&t[op->time_idx], sub, sublen)) != 0)
             return rc;
         break;
     }
@@ -1014,7 +687,7 @@ void or_alog_format_free(struct or_alog_format *f)
     }
     free(f->ops);
     for (unsigned i = 0; i < f->ntimes; i++)
-        tspec_free(&f->times[i]);
+        or_alog__tspec_free(&f->times[i]);
     free(f->times);
     jnode_free(&f->root);
     free(f);
@@ -1470,7 +1143,7 @@ static void eval(const struct ctx *x, const struct op *op, char *tmp, struct val
             x->cache && op->time_idx < x->cache->n ? &x->cache->t[op->time_idx] : NULL;
         v->k = V_STR;
         v->s = tmp;
-        v->n = time_render(&x->f->times[op->time_idx], &in->start_time, tc, tmp, TMP_CAP);
+        v->n = or_alog__time_render(&x->f->times[op->time_idx], &in->start_time, tc, tmp, TMP_CAP);
         return;
     }
     case OP_HDR: {
