@@ -49,7 +49,7 @@ struct or_host_counters {
     char pad[64]; /* keeps two workers' blocks off one cache line */
 };
 
-/* Number of counter blocks every new host gets (the worker count); set once at start-up. */
+/* Number of counter blocks each new host is given (the worker count); set once at start-up. */
 void or_host_set_counter_blocks(uint32_t n);
 
 static inline void or_host_count(_Atomic uint64_t *c, int64_t d)
