@@ -31,7 +31,8 @@ def refused(port):
     try:
         s.connect(("127.0.0.1", port))
         return False
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):
+        # Reset: it landed in the backlog of a listening socket that was closing.
         return True
     finally:
         s.close()
