@@ -91,6 +91,8 @@ struct or_stats_store {
     struct or_stats_group *groups; /* owned array */
     size_t ngroups;
     size_t gcap;
+    uint32_t *gindex;  /* owned open-addressing table of (group index + 1), 0 = empty */
+    size_t gindex_cap; /* power of two */
 
     struct or_stats_tagger *tagger;   /* owned: default tags unless configured otherwise */
     struct or_stats_matcher *matcher; /* owned, NULL = accept every name */

@@ -2,6 +2,7 @@
  * values summed over shards, counter resets. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -25,13 +26,31 @@ static uint64_t name_hash(const char *s)
 /* ---- pages ---- */
 
 /* Allocates slot page n_pages in every shard, then publishes them. */
+/* Shard pages come straight from mmap: zero without a memset, and backed only where a worker
+ * writes, so the many slots a cluster reserves but never uses (most upstream_rq_<code>) cost no
+ * resident memory and start-up touches nothing. */
+#define SLOT_PAGE_BYTES (OR_STATS_PAGE_SLOTS * sizeof(_Atomic uint64_t))
+#define HIST_PAGE_BYTES (OR_STATS_HIST_PAGE_CELLS * sizeof(struct or_stats_hist_cell))
+
+static void *zero_pages(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void free_pages(void *p, size_t n)
+{
+    if (p != NULL)
+        munmap(p, n);
+}
+
 static int add_page(struct or_stats_store *st)
 {
     if (st->n_pages >= OR_STATS_MAX_PAGES)
         return OR_ENOMEM;
     uint32_t i;
     for (i = 0; i < st->n_shards; i++) {
-        _Atomic uint64_t *p = calloc(OR_STATS_PAGE_SLOTS, sizeof(*p));
+        _Atomic uint64_t *p = zero_pages(SLOT_PAGE_BYTES);
         if (p == NULL)
             goto fail;
         atomic_store_explicit(&st->shards[i]->pages[st->n_pages], p, memory_order_release);
@@ -44,7 +63,7 @@ fail:
         _Atomic uint64_t *p =
             atomic_load_explicit(&st->shards[i]->pages[st->n_pages], memory_order_relaxed);
         atomic_store_explicit(&st->shards[i]->pages[st->n_pages], NULL, memory_order_relaxed);
-        free(p);
+        free_pages(p, SLOT_PAGE_BYTES);
     }
     return OR_ENOMEM;
 }
@@ -55,7 +74,7 @@ static int add_hist_page(struct or_stats_store *st)
         return OR_ENOMEM;
     uint32_t i;
     for (i = 0; i < st->n_shards; i++) {
-        struct or_stats_hist_cell *p = calloc(OR_STATS_HIST_PAGE_CELLS, sizeof(*p));
+        struct or_stats_hist_cell *p = zero_pages(HIST_PAGE_BYTES);
         if (p == NULL)
             goto fail;
         atomic_store_explicit(&st->shards[i]->hist_pages[st->n_hist_pages], p,
@@ -69,7 +88,7 @@ fail:
             &st->shards[i]->hist_pages[st->n_hist_pages], memory_order_relaxed);
         atomic_store_explicit(&st->shards[i]->hist_pages[st->n_hist_pages], NULL,
                               memory_order_relaxed);
-        free(p);
+        free_pages(p, HIST_PAGE_BYTES);
     }
     return OR_ENOMEM;
 }
@@ -162,13 +181,15 @@ void or_stats_store_free(struct or_stats_store *st)
         free(st->groups[i].materialized);
     }
     free(st->groups);
+    free(st->gindex);
     if (st->shards != NULL) {
         for (uint32_t i = 0; i < st->n_shards; i++) {
             struct or_stats_shard *sh = st->shards[i];
             if (sh == NULL)
                 continue;
             for (uint32_t p = 0; p < st->n_pages; p++)
-                free(atomic_load_explicit(&sh->pages[p], memory_order_relaxed));
+                free_pages(atomic_load_explicit(&sh->pages[p], memory_order_relaxed),
+                           SLOT_PAGE_BYTES);
             for (uint32_t p = 0; p < st->n_hist_pages; p++) {
                 struct or_stats_hist_cell *cells =
                     atomic_load_explicit(&sh->hist_pages[p], memory_order_relaxed);
@@ -177,7 +198,7 @@ void or_stats_store_free(struct or_stats_store *st)
                 for (uint32_t c = 0; c < OR_STATS_HIST_PAGE_CELLS; c++)
                     for (unsigned d = 0; d < OR_STATS_HIST_DECADES; d++)
                         free(atomic_load_explicit(&cells[c].decades[d], memory_order_acquire));
-                free(cells);
+                free_pages(cells, HIST_PAGE_BYTES);
             }
             free(sh);
         }
@@ -396,18 +417,67 @@ uint32_t or_stats_histogram(struct or_stats_store *st, const char *name)
     return or_stats_register(st, OR_STAT_HISTOGRAM, name, 0);
 }
 
+static uint64_t group_hash(const char *prefix, const char *stem)
+{
+    return name_hash(prefix) * 31u ^ name_hash(stem);
+}
+
+/* Group lookup by (prefix, stem): a hash table, as registrations grow with clusters. */
+static ssize_t group_find(const struct or_stats_store *st, const char *prefix, const char *stem)
+{
+    if (st->gindex_cap == 0)
+        return -1;
+    size_t mask = st->gindex_cap - 1;
+    for (size_t i = group_hash(prefix, stem) & mask;; i = (i + 1) & mask) {
+        uint32_t v = st->gindex[i];
+        if (v == 0)
+            return -1;
+        const struct or_stats_group *g = &st->groups[v - 1];
+        if (strcmp(g->prefix, prefix) == 0 && strcmp(g->stem, stem) == 0)
+            return (ssize_t)(v - 1);
+    }
+}
+
+static void gindex_put(uint32_t *idx, size_t cap, const struct or_stats_group *g, uint32_t v)
+{
+    size_t mask = cap - 1;
+    size_t i = group_hash(g->prefix, g->stem) & mask;
+    while (idx[i] != 0)
+        i = (i + 1) & mask;
+    idx[i] = v;
+}
+
+static int gindex_reserve(struct or_stats_store *st, size_t n)
+{
+    if (n * 2 <= st->gindex_cap)
+        return 0;
+    size_t cap = st->gindex_cap ? st->gindex_cap * 2 : 256;
+    while (n * 2 > cap)
+        cap *= 2;
+    uint32_t *idx = calloc(cap, sizeof(*idx));
+    if (idx == NULL)
+        return OR_ENOMEM;
+    for (size_t i = 0; i < st->ngroups; i++)
+        gindex_put(idx, cap, &st->groups[i], (uint32_t)i + 1);
+    free(st->gindex);
+    st->gindex = idx;
+    st->gindex_cap = cap;
+    return 0;
+}
+
 uint32_t or_stats_counter_group(struct or_stats_store *st, const char *prefix, const char *stem,
                                 uint32_t first, uint32_t count)
 {
     if (st == NULL || prefix == NULL || stem == NULL || count == 0 ||
         count > OR_STATS_PAGE_SLOTS * 64u)
         return 0;
-    for (size_t i = 0; i < st->ngroups; i++) {
-        struct or_stats_group *g = &st->groups[i];
-        if (g->first == first && g->count == count && strcmp(g->prefix, prefix) == 0 &&
-            strcmp(g->stem, stem) == 0)
-            return g->base;
+    ssize_t found = group_find(st, prefix, stem);
+    if (found >= 0) {
+        const struct or_stats_group *g = &st->groups[found];
+        return g->first == first && g->count == count ? g->base : 0;
     }
+    if (gindex_reserve(st, st->ngroups + 1) != 0)
+        return 0;
     if (st->ngroups == st->gcap) {
         size_t cap = st->gcap ? st->gcap * 2 : 16;
         struct or_stats_group *n = realloc(st->groups, cap * sizeof(*n));
@@ -429,6 +499,7 @@ uint32_t or_stats_counter_group(struct or_stats_store *st, const char *prefix, c
     g->first = first;
     g->count = count;
     st->ngroups++;
+    gindex_put(st->gindex, st->gindex_cap, g, (uint32_t)st->ngroups);
     return g->base;
 fail:
     free(g->prefix);
