@@ -140,7 +140,6 @@ enum or_h1_state {
  * all fields are private. */
 struct or_h1_parser {
     llhttp_t ll;
-    llhttp_settings_t settings;
     struct or_h1_scan scan;
     enum or_h1_kind kind;
     enum or_h1_state state;

@@ -746,6 +746,9 @@ static int on_body(llhttp_t *ll, const char *at, size_t len)
     size_t off = (size_t)(at - p->seg);
     if (off > p->seg_drained)
         evbuffer_drain(p->in, off - p->seg_drained);
+    /* The hand-over buffer exists only once a body shows up: idle connections stay small. */
+    if (p->body == NULL && (p->body = evbuffer_new()) == NULL)
+        return fail_nomem(p);
     if (evbuffer_remove_buffer(p->in, p->body, len) != (int)len)
         return fail_nomem(p);
     p->seg_drained = off + len;
@@ -798,6 +801,21 @@ static int on_message_complete(llhttp_t *ll)
 
 /* ---- API ---- */
 
+/* One callback table for every parser (llhttp only reads it): an idle connection does not carry
+ * its own copy. */
+static const llhttp_settings_t h1_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_url_complete = on_url_complete,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
+    .on_message_complete = on_message_complete,
+};
+
 int or_h1_parser_init(struct or_h1_parser *p, enum or_h1_kind kind,
                       const struct or_h1_callbacks *cb, void *ctx, uint32_t max_header_bytes,
                       uint32_t max_headers_count)
@@ -811,22 +829,7 @@ int or_h1_parser_init(struct or_h1_parser *p, enum or_h1_kind kind,
                               : (kind == OR_H1_REQUEST ? OR_H1_DEFAULT_MAX_REQUEST_HEADER_BYTES
                                                        : OR_H1_DEFAULT_MAX_RESPONSE_HEADER_BYTES);
     p->max_headers_count = max_headers_count ? max_headers_count : OR_H1_DEFAULT_MAX_HEADERS_COUNT;
-    p->body = evbuffer_new();
-    if (p->body == NULL)
-        return OR_ENOMEM;
-
-    llhttp_settings_init(&p->settings);
-    p->settings.on_message_begin = on_message_begin;
-    p->settings.on_url = on_url;
-    p->settings.on_url_complete = on_url_complete;
-    p->settings.on_header_field = on_header_field;
-    p->settings.on_header_value = on_header_value;
-    p->settings.on_header_value_complete = on_header_value_complete;
-    p->settings.on_headers_complete = on_headers_complete;
-    p->settings.on_body = on_body;
-    p->settings.on_chunk_header = on_chunk_header;
-    p->settings.on_message_complete = on_message_complete;
-    llhttp_init(&p->ll, kind == OR_H1_REQUEST ? HTTP_REQUEST : HTTP_RESPONSE, &p->settings);
+    llhttp_init(&p->ll, kind == OR_H1_REQUEST ? HTTP_REQUEST : HTTP_RESPONSE, &h1_settings);
     p->ll.data = p;
     or_h1_scan_init(&p->scan, kind == OR_H1_RESPONSE, p->max_header_bytes);
     reset_message(p);
@@ -966,6 +969,8 @@ static int tunnel(struct or_h1_parser *p, struct evbuffer *in)
 {
     if (evbuffer_get_length(in) == 0)
         return 0;
+    if (p->body == NULL && (p->body = evbuffer_new()) == NULL)
+        return set_dead(p, OR_ENOMEM);
     evbuffer_add_buffer(p->body, in);
     int rc = p->cb->on_body(p->ctx, p->body);
     size_t left = evbuffer_get_length(p->body);
