@@ -25,6 +25,18 @@ static void on_readable(evutil_socket_t fd, short what, void *arg);
 static void on_writable(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
+/* Arms the connection's timer, making it on first use. 0 or OR_ENOMEM. */
+static int arm_timer(struct or_conn *c, uint32_t ms)
+{
+    if (c->timer == NULL) {
+        c->timer = evtimer_new(c->worker->base, on_timer, c);
+        if (c->timer == NULL)
+            return OR_ENOMEM;
+    }
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    return evtimer_add(c->timer, &tv) == 0 ? 0 : OR_ENOMEM;
+}
+
 void or_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
     char ip[INET6_ADDRSTRLEN];
@@ -70,7 +82,7 @@ static struct or_conn *conn_alloc(struct or_worker *w, int fd, const struct or_c
     or_conn_set_buffer_limit(c, 1024 * 1024);
     event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, on_readable, c);
     event_assign(&c->wev, w->base, fd, EV_WRITE, on_writable, c);
-    evtimer_assign(&c->timer, w->base, on_timer, c);
+    c->timer = NULL; /* most connections never need one: made on demand */
     return c;
 fail:
     if (c->in != NULL)
@@ -128,8 +140,7 @@ struct or_conn *or_conn_connect(struct or_worker *w, const struct sockaddr *addr
     event_add(&c->wev, NULL);
     c->flags |= OR_CONN_F_WRITE_ARMED;
     if (timeout_ms > 0) {
-        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-        evtimer_add(&c->timer, &tv);
+        arm_timer(c, timeout_ms);
     }
     return c;
 }
@@ -154,6 +165,8 @@ bool or_conn_above_high_watermark(const struct or_conn *c)
 static void free_conn(void *obj)
 {
     struct or_conn *c = obj;
+    if (c->timer != NULL)
+        event_free(c->timer);
     evbuffer_free(c->in);
     evbuffer_free(c->out);
     free(c);
@@ -167,7 +180,8 @@ void or_conn_close(struct or_conn *c)
     or_turn_end_cancel(&c->flush);
     event_del(&c->rev);
     event_del(&c->wev);
-    event_del(&c->timer);
+    if (c->timer != NULL)
+        event_del(c->timer);
     close(c->fd);
     c->fd = -1;
     or_worker_defer(c->worker, &c->deferred, free_conn, c);
@@ -193,8 +207,7 @@ static void start_linger(struct or_conn *c)
         return;
     }
     event_add(&c->rev, NULL);
-    struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
-    evtimer_add(&c->timer, &tv);
+    arm_timer(c, LINGER_MS);
 }
 
 void or_conn_close_after_flush(struct or_conn *c)
@@ -279,7 +292,8 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
         else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
             err = errno;
         c->flags &= ~(OR_CONN_F_CONNECTING | OR_CONN_F_EOF);
-        event_del(&c->timer);
+        if (c->timer != NULL)
+            event_del(c->timer);
         c->sock_err = err;
         if (err != 0) {
             or_conn_close(c);

@@ -47,7 +47,7 @@ struct or_conn {
     struct or_worker *worker;        /* borrowed: the thread that owns this connection */
     struct event rev;                /* read readiness */
     struct event wev;                /* write readiness / connect completion */
-    struct event timer;              /* connect timeout, linger timeout */
+    struct event *timer;             /* owned, made when needed: connect timeout, linger timeout */
     struct evbuffer *in;             /* owned */
     struct evbuffer *out;            /* owned */
     const struct or_conn_handler *h; /* borrowed: static vtable of the owner */
