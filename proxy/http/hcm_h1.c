@@ -37,15 +37,16 @@ struct dconn {
     struct or_worker *w;             /* borrowed */
     struct or_wctx *wctx;            /* borrowed */
     const struct or_hcm_config *cfg; /* borrowed from the snapshot */
-    struct or_h1_parser parser;
-    struct or_stream *stream; /* owned: the request being served, NULL between requests */
-    unsigned flags;           /* DC_F_* */
-    unsigned http_minor;      /* of the current request */
-    struct event timer;       /* idle (no stream) or request-headers / request timeouts */
-    struct or_list link;      /* in wctx->dconns */
-    uint32_t listener;        /* index of the listener in the snapshot */
-    uint64_t start_us;        /* accept time, for downstream_cx_length_ms */
-    bool rq_counted;          /* downstream_rq_active counts the current stream */
+    struct or_h1_parser *parser;     /* owned while a request is being read or served; idle
+                                        connections hand it back to the worker's free list */
+    struct or_stream *stream;        /* owned: the request being served, NULL between requests */
+    unsigned flags;                  /* DC_F_* */
+    unsigned http_minor;             /* of the current request */
+    struct event timer;              /* idle (no stream) or request-headers / request timeouts */
+    struct or_list link;             /* in wctx->dconns */
+    uint32_t listener;               /* index of the listener in the snapshot */
+    uint64_t start_us;               /* accept time, for downstream_cx_length_ms */
+    bool rq_counted;                 /* downstream_rq_active counts the current stream */
     struct or_deferred deferred;
 };
 
@@ -90,10 +91,57 @@ static void arm_timer(struct dconn *d, uint64_t ms)
     evtimer_add(&d->timer, &tv);
 }
 
+/* Parsers are per request, not per connection: an idle keep-alive connection holds none. They are
+ * recycled per worker so taking one costs no allocation once warm. */
+struct or_hcm_parser_slot {
+    struct or_h1_parser p;
+    struct or_hcm_parser_slot *next; /* free list link */
+};
+
+#define MAX_FREE_PARSERS 256
+
+static int parser_get(struct dconn *d)
+{
+    if (d->parser != NULL)
+        return 0;
+    struct or_wctx *wc = d->wctx;
+    struct or_hcm_parser_slot *slot = wc->free_parsers;
+    if (slot != NULL) {
+        wc->free_parsers = slot->next;
+        wc->n_free_parsers--;
+    } else if ((slot = malloc(sizeof(*slot))) == NULL) {
+        return OR_ENOMEM;
+    }
+    if (or_h1_parser_init(&slot->p, OR_H1_REQUEST, &parser_cbs, d,
+                          d->cfg->max_request_headers_kb * 1024, 100) != 0) {
+        free(slot);
+        return OR_ENOMEM;
+    }
+    d->parser = &slot->p;
+    return 0;
+}
+
+static void parser_put(struct dconn *d)
+{
+    if (d->parser == NULL)
+        return;
+    struct or_hcm_parser_slot *slot = (struct or_hcm_parser_slot *)d->parser;
+    struct or_wctx *wc = d->wctx;
+    d->parser = NULL;
+    or_h1_parser_deinit(&slot->p);
+    if (wc->shutting_down || wc->n_free_parsers >= MAX_FREE_PARSERS) {
+        free(slot);
+        return;
+    }
+    slot->next = wc->free_parsers;
+    wc->free_parsers = slot;
+    wc->n_free_parsers++;
+}
+
 static void free_dconn(void *obj)
 {
     struct dconn *d = obj;
-    or_h1_parser_deinit(&d->parser);
+    parser_put(d);
     free(d);
 }
 
@@ -231,12 +279,6 @@ void or_hcm_h1_accept(struct or_worker *w, struct or_wctx *wctx, const struct or
         return;
     }
     or_conn_set_buffer_limit(d->conn, cfg->buffer_limit);
-    if (or_h1_parser_init(&d->parser, OR_H1_REQUEST, &parser_cbs, d,
-                          cfg->max_request_headers_kb * 1024, 100) != 0) {
-        or_conn_close(d->conn);
-        free(d);
-        return;
-    }
     evtimer_assign(&d->timer, w->base, on_timer, d);
     arm_timer(d, cfg->idle_timeout_ms);
     d->start_us = or_time_us();
@@ -273,6 +315,12 @@ void or_hcm_h1_close_all(struct or_wctx *wctx)
         free(s);
     }
     wctx->n_free_streams = 0;
+    while (wctx->free_parsers != NULL) {
+        struct or_hcm_parser_slot *slot = wctx->free_parsers;
+        wctx->free_parsers = slot->next;
+        free(slot);
+    }
+    wctx->n_free_parsers = 0;
     while (!or_list_empty(&wctx->dconns)) {
         struct dconn *d = OR_CONTAINER_OF(wctx->dconns.next, struct dconn, link);
         dconn_close(d, false);
@@ -283,6 +331,8 @@ void or_hcm_h1_close_all(struct or_wctx *wctx)
 
 static struct or_stream *new_stream(struct dconn *d)
 {
+    if (parser_get(d) != 0)
+        return NULL;
     struct or_wctx *wc = d->wctx;
     struct or_stream *s = wc->free_streams;
     if (s != NULL) {
@@ -298,7 +348,7 @@ static struct or_stream *new_stream(struct dconn *d)
     d->stream = s;
     d->flags &=
         ~(DC_F_CHUNKED | DC_F_CLOSE_DELIMITED | DC_F_NO_BODY | DC_F_WATERMARK | DC_F_REQ_BODY);
-    or_h1_parser_set_arena(&d->parser, &s->arena);
+    or_h1_parser_set_arena(d->parser, &s->arena);
     /* Request timeouts run from the first byte of the request. */
     uint64_t t = d->cfg->request_headers_timeout_ms;
     if (d->cfg->request_timeout_ms != 0 && (t == 0 || d->cfg->request_timeout_ms < t))
@@ -330,10 +380,8 @@ static void stream_done(struct dconn *d)
         d->flags |= DC_F_RESUME;
         return;
     }
-    if (or_h1_parser_resume(&d->parser) != 0) {
-        dconn_close(d, true);
-        return;
-    }
+    /* The next request, pipelined or not, gets a fresh parser. */
+    parser_put(d);
     if (evbuffer_get_length(d->conn->in) > 0)
         dispatch(d);
 }
@@ -520,16 +568,16 @@ static void dispatch(struct dconn *d)
                 dconn_close(d, false);
                 return;
             }
-        } else if (or_h1_parser_paused(&d->parser)) {
+        } else if (or_h1_parser_paused(d->parser)) {
             return;
         }
         d->flags |= DC_F_IN_DISPATCH;
-        int r = or_h1_parser_dispatch(&d->parser, d->conn->in);
+        int r = or_h1_parser_dispatch(d->parser, d->conn->in);
         d->flags &= ~DC_F_IN_DISPATCH;
         if (d->flags & DC_F_DEAD)
             return;
         if (r < 0) {
-            const struct or_h1_error *e = or_h1_parser_error(&d->parser);
+            const struct or_h1_error *e = or_h1_parser_error(d->parser);
             unsigned status = e->status ? e->status : 400;
             const char *details = e->details ? e->details : "http1.codec_error";
             if (d->stream != NULL && (d->stream->flags & OR_STREAM_F_HEADERS_ENCODED)) {
@@ -543,11 +591,9 @@ static void dispatch(struct dconn *d)
             return;
         }
         if (d->flags & DC_F_RESUME) {
+            /* The stream finished inside the parser: now it is safe to let the parser go. */
             d->flags &= ~DC_F_RESUME;
-            if (or_h1_parser_resume(&d->parser) != 0) {
-                dconn_close(d, true);
-                return;
-            }
+            parser_put(d);
             continue;
         }
         return;

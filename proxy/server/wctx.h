@@ -16,6 +16,7 @@
 
 struct or_snapshot;
 struct or_stream;
+struct or_hcm_parser_slot;
 struct or_stats_shard;
 
 struct or_wctx {
@@ -29,6 +30,8 @@ struct or_wctx {
     _Atomic uint64_t active_streams; /* written by this worker only (load+store), read by main */
     struct or_stream *free_streams;  /* owned free list (or_stream.next_free) */
     uint32_t n_free_streams;
+    struct or_hcm_parser_slot *free_parsers; /* owned free list of HTTP/1 parsers */
+    uint32_t n_free_parsers;
     bool shutting_down; /* free streams for real instead of recycling them */
 };
 
