@@ -28,6 +28,7 @@ enum {
     DC_F_RESUME = 1 << 6,          /* a stream finished during dispatch: resume the parser after */
     DC_F_WATERMARK = 1 << 7,       /* told the stream we are above the high watermark */
     DC_F_REQ_BODY = 1 << 8,        /* the current request has a body still arriving */
+    DC_F_CLEAN_END = 1 << 9,       /* closing after a complete exchange: no lingering read */
 };
 
 /* One downstream HTTP/1 connection. Owned by its or_conn's lifetime: freed when the connection
@@ -191,7 +192,7 @@ static void log_stream(struct dconn *d, struct or_stream *s)
         .protocol = d->http_minor == 0 ? OR_STR_LIT("HTTP/1.0") : OR_STR_LIT("HTTP/1.1"),
         .upstream_host = s->upstream_addr,
         .upstream_cluster = or_str_cstr(s->upstream_cluster),
-        .downstream_local_addr = (const struct sockaddr *)&d->conn->local,
+        .downstream_local_addr = or_conn_local_addr(d->conn),
         .downstream_remote_addr = (const struct sockaddr *)&d->conn->peer,
         .route_name = or_str_cstr(s->route_name),
         .local_reply_body = or_str_cstr(s->local_reply_body),
@@ -249,7 +250,9 @@ static void dconn_close(struct dconn *d, bool flush)
     }
     or_list_remove(&d->link);
     destroy_stream(d);
-    if (flush)
+    if (flush && (d->flags & DC_F_CLEAN_END))
+        or_conn_close_after_flush_nolinger(d->conn);
+    else if (flush)
         or_conn_close_after_flush(d->conn);
     else
         or_conn_close(d->conn);
@@ -346,8 +349,8 @@ static struct or_stream *new_stream(struct dconn *d)
         or_stream_init(s, d->w, wc, d->cfg, &h1_stream_codec, d);
     }
     d->stream = s;
-    d->flags &=
-        ~(DC_F_CHUNKED | DC_F_CLOSE_DELIMITED | DC_F_NO_BODY | DC_F_WATERMARK | DC_F_REQ_BODY);
+    d->flags &= ~(DC_F_CHUNKED | DC_F_CLOSE_DELIMITED | DC_F_NO_BODY | DC_F_WATERMARK |
+                  DC_F_REQ_BODY | DC_F_CLEAN_END);
     or_h1_parser_set_arena(d->parser, &s->arena);
     /* Request timeouts run from the first byte of the request. */
     uint64_t t = d->cfg->request_headers_timeout_ms;
@@ -369,6 +372,9 @@ static void stream_done(struct dconn *d)
         /* Answered before the request finished arriving: the rest of it cannot be framed away
          * safely, so this connection ends here (Envoy does the same on HTTP/1). */
         d->flags |= DC_F_CLOSE;
+    } else if (evbuffer_get_length(d->conn->in) == 0) {
+        /* Whole request read, nothing more sent: closing needs no lingering read. */
+        d->flags |= DC_F_CLEAN_END;
     }
     destroy_stream(d);
     if (d->flags & DC_F_CLOSE) {
@@ -418,7 +424,7 @@ static void add_forwarding_headers(struct dconn *d, struct or_stream *s)
 {
     struct or_forwarding_ctx fc = {
         .remote = (const struct sockaddr *)&d->conn->peer,
-        .local = (const struct sockaddr *)&d->conn->local,
+        .local = d->cfg->use_remote_address ? or_conn_local_addr(d->conn) : NULL,
         .tls = false,
         .rand1 = or_worker_rand(d->w),
         .rand2 = or_worker_rand(d->w),
@@ -587,7 +593,7 @@ static void dispatch(struct dconn *d)
             or_counter_inc(d->wctx->sh, d->cfg->stats.downstream_cx_protocol_error);
             /* Whatever was already headed upstream is dropped: its framing is in doubt. */
             destroy_stream(d);
-            hcm_local_reply(d, status, or_http_reason(status), details, OR_RF_DPE);
+            hcm_local_reply(d, status, or_h1_reason_phrase(status), details, OR_RF_DPE);
             return;
         }
         if (d->flags & DC_F_RESUME) {

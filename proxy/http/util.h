@@ -12,9 +12,5 @@ struct or_str or_http_date_now(void);
 /* A random (v4) UUID in 36 chars + NUL from two 64-bit random words, Envoy's x-request-id format.
  */
 void or_uuid4(char out[37], uint64_t r1, uint64_t r2);
-/* Reason phrase for a status code ("Not Found"); "Unknown" when not a known code. */
-const char *or_http_reason(unsigned status);
-/* Parses a decimal status or length; -1 if not all digits or too large. */
-int64_t or_parse_u64(struct or_str s);
 
 #endif

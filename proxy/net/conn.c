@@ -108,8 +108,6 @@ struct or_conn *or_conn_new_accepted(struct or_worker *w, int fd, const struct s
     if (peerlen > sizeof(c->peer))
         peerlen = sizeof(c->peer);
     memcpy(&c->peer, peer, peerlen);
-    socklen_t ll = sizeof(c->local);
-    getsockname(fd, (struct sockaddr *)&c->local, &ll);
     set_nodelay(fd);
     event_add(&c->rev, NULL);
     return c;
@@ -196,8 +194,22 @@ void or_conn_reset(struct or_conn *c)
     or_conn_close(c);
 }
 
+const struct sockaddr *or_conn_local_addr(struct or_conn *c)
+{
+    if (!(c->flags & OR_CONN_F_LOCAL_KNOWN) && c->fd >= 0) {
+        socklen_t ll = sizeof(c->local);
+        if (getsockname(c->fd, (struct sockaddr *)&c->local, &ll) == 0)
+            c->flags |= OR_CONN_F_LOCAL_KNOWN;
+    }
+    return (const struct sockaddr *)&c->local;
+}
+
 static void start_linger(struct or_conn *c)
 {
+    if (c->flags & OR_CONN_F_NO_LINGER) {
+        or_conn_close(c);
+        return;
+    }
     shutdown(c->fd, SHUT_WR);
     c->flags |= OR_CONN_F_LINGER;
     c->flags &= ~OR_CONN_F_READ_DISABLED;
@@ -216,6 +228,12 @@ void or_conn_close_after_flush(struct or_conn *c)
         return;
     c->flags |= OR_CONN_F_CLOSE_AFTER_FLUSH;
     or_conn_flush(c);
+}
+
+void or_conn_close_after_flush_nolinger(struct or_conn *c)
+{
+    c->flags |= OR_CONN_F_NO_LINGER;
+    or_conn_close_after_flush(c);
 }
 
 void or_conn_read_disable(struct or_conn *c, bool disable)
@@ -300,8 +318,6 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
             c->h->on_event(c, c->ctx, OR_CONN_EV_CONNECT_FAIL);
             return;
         }
-        socklen_t ll = sizeof(c->local);
-        getsockname(c->fd, (struct sockaddr *)&c->local, &ll);
         if (!(c->flags & OR_CONN_F_READ_DISABLED))
             event_add(&c->rev, NULL);
         c->h->on_event(c, c->ctx, OR_CONN_EV_CONNECTED);

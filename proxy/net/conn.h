@@ -38,7 +38,9 @@ enum {
     OR_CONN_F_CLOSE_AFTER_FLUSH = 1 << 4, /* close once `out` is written */
     OR_CONN_F_WRITE_ARMED = 1 << 5,       /* write event pending */
     OR_CONN_F_LINGER = 1 << 6,            /* write side shut, discarding input until EOF or timer */
-    OR_CONN_F_ABOVE_HIGH = 1 << 7, /* out passed the high watermark; on_drained fires below low */
+    OR_CONN_F_ABOVE_HIGH = 1 << 7,  /* out passed the high watermark; on_drained fires below low */
+    OR_CONN_F_NO_LINGER = 1 << 8,   /* close after flush without the lingering read */
+    OR_CONN_F_LOCAL_KNOWN = 1 << 9, /* `local` holds the socket's address */
 };
 
 struct or_conn {
@@ -87,6 +89,11 @@ void or_conn_close(struct or_conn *c);
 /* Closes once c->out is written, then shuts the write side and discards input until the peer closes
  * or a short timer fires, so the peer reads our last response before any reset. */
 void or_conn_close_after_flush(struct or_conn *c);
+/* Closes once c->out is written, without lingering: for an exchange that ended cleanly (the
+ * peer sent its whole request and asked to close), where nothing more is expected from it. */
+void or_conn_close_after_flush_nolinger(struct or_conn *c);
+/* Our side's address (looked up on first use: most connections never need it). */
+const struct sockaddr *or_conn_local_addr(struct or_conn *c);
 /* Closes with a TCP RST (SO_LINGER 0): used when a response cannot be completed. */
 void or_conn_reset(struct or_conn *c);
 /* "ip:port" of an address into buf. */
