@@ -43,10 +43,11 @@ struct or_hist_bin {
 
 /* A registered stat (main thread). */
 struct or_stat {
-    char *name;        /* owned: full name */
-    char *tx_name;     /* owned: tag-extracted name (a copy of name when no tag applied) */
-    char **tag_names;  /* owned array of owned strings, ntags entries */
-    char **tag_values; /* owned array of owned strings, ntags entries */
+    char *name;             /* owned: full name */
+    char *tx_name;          /* owned: tag-extracted name (a copy of name when no tag applied) */
+    const char **tag_names; /* owned array of strings borrowed from the tagger (its extractor
+                               names live as long as the store), ntags entries */
+    char **tag_values;      /* owned array of owned strings, ntags entries */
     uint32_t ntags;
     uint32_t h;                /* slot (counter, gauge) or histogram cell index */
     uint8_t kind;              /* enum or_stat_kind */
@@ -95,6 +96,7 @@ struct or_stats_store {
     size_t gindex_cap; /* power of two */
 
     struct or_stats_tagger *tagger;   /* owned: default tags unless configured otherwise */
+    struct or_stats_tagger *retired;  /* owned: a replaced tagger some stats may still name */
     struct or_stats_matcher *matcher; /* owned, NULL = accept every name */
 
     struct or_hist_bin *scratch; /* owned: 2 * OR_STATS__MAX_BINS bins for merges */

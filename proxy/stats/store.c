@@ -152,10 +152,8 @@ static void stat_free_fields(struct or_stat *s)
 {
     free(s->name);
     free(s->tx_name);
-    for (uint32_t i = 0; i < s->ntags; i++) {
-        free(s->tag_names[i]);
+    for (uint32_t i = 0; i < s->ntags; i++)
         free(s->tag_values[i]);
-    }
     free(s->tag_names);
     free(s->tag_values);
     if (s->hist != NULL) {
@@ -205,6 +203,7 @@ void or_stats_store_free(struct or_stats_store *st)
         free(st->shards);
     }
     free(st->scratch);
+    or_stats__tagger_free(st->retired);
     or_stats__tagger_free(st->tagger);
     or_stats__matcher_free(st->matcher);
     free(st);
@@ -234,16 +233,21 @@ int or_stats_configure(struct or_stats_store *st,
     int rc = or_stats__tagger_new(cfg, &t, &m, err);
     if (rc != 0)
         return rc;
-    or_stats__tagger_free(st->tagger);
+    /* Stats borrow their tag names from the tagger: the old one goes only once every stat names
+     * the new one's (if a re-tag fails it stays, retired, until the store goes). */
+    struct or_stats_tagger *old = st->tagger;
     or_stats__matcher_free(st->matcher);
     st->tagger = t;
     st->matcher = m;
-    for (size_t i = 0; i < st->nstats; i++) {
+    for (size_t i = 0; i < st->nstats && rc == 0; i++)
         rc = or_stats__tagger_apply(st->tagger, &st->stats[i]);
-        if (rc != 0)
-            return rc;
+    if (rc == 0) {
+        or_stats__tagger_free(old);
+    } else {
+        or_stats__tagger_free(st->retired);
+        st->retired = old;
     }
-    return 0;
+    return rc;
 }
 
 /* ---- name index ---- */

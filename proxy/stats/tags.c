@@ -689,7 +689,7 @@ int or_stats__tagger_apply(const struct or_stats_tagger *t, struct or_stat *s)
 
     int rc = OR_ENOMEM;
     char *tx = malloc(c->len + 1);
-    char **names = calloc(c->ntags ? c->ntags : 1, sizeof(*names));
+    const char **names = calloc(c->ntags ? c->ntags : 1, sizeof(*names));
     char **values = calloc(c->ntags ? c->ntags : 1, sizeof(*values));
     if (tx == NULL || names == NULL || values == NULL)
         goto fail;
@@ -703,22 +703,18 @@ int or_stats__tagger_apply(const struct or_stats_tagger *t, struct or_stat *s)
     }
     tx[n] = '\0';
     for (size_t i = 0; i < c->ntags; i++) {
-        names[i] = strdup(c->tag_names[i]);
+        names[i] = c->tag_names[i];
         values[i] = strndup(c->tag_values[i].ptr ? c->tag_values[i].ptr : "", c->tag_values[i].len);
-        if (names[i] == NULL || values[i] == NULL) {
-            for (size_t j = 0; j <= i; j++) {
-                free(names[j]);
+        if (values[i] == NULL) {
+            for (size_t j = 0; j < i; j++)
                 free(values[j]);
-            }
             goto fail;
         }
     }
     /* Swap in the new result. */
     free(s->tx_name);
-    for (uint32_t i = 0; i < s->ntags; i++) {
-        free(s->tag_names[i]);
+    for (uint32_t i = 0; i < s->ntags; i++)
         free(s->tag_values[i]);
-    }
     free(s->tag_names);
     free(s->tag_values);
     s->tx_name = tx;
