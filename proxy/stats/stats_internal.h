@@ -43,11 +43,11 @@ struct or_hist_bin {
 
 /* A registered stat (main thread). */
 struct or_stat {
-    char *name;             /* owned: full name */
-    char *tx_name;          /* owned: tag-extracted name (a copy of name when no tag applied) */
-    const char **tag_names; /* owned array of strings borrowed from the tagger (its extractor
-                               names live as long as the store), ntags entries */
-    char **tag_values;      /* owned array of owned strings, ntags entries */
+    char *name;              /* owned: full name */
+    char *tx_name;           /* owned: tag-extracted name (a copy of name when no tag applied) */
+    const char **tag_names;  /* owned array of strings borrowed from the tagger (its extractor
+                                names live as long as the store), ntags entries */
+    const char **tag_values; /* owned array of strings interned in the store, ntags entries */
     uint32_t ntags;
     uint32_t h;                /* slot (counter, gauge) or histogram cell index */
     uint8_t kind;              /* enum or_stat_kind */
@@ -70,6 +70,18 @@ struct or_stats_group {
 
 struct or_stats_tagger;
 struct or_stats_matcher;
+
+/* Tag values repeat across a scope's stats (a cluster's name in ~130 of them): one copy each,
+ * kept until the store goes. */
+struct or_stats_intern {
+    char **slots; /* owned open-addressing table of owned strings, NULL = empty */
+    size_t cap;   /* power of two */
+    size_t n;
+};
+
+/* A stable copy of s[0..n) (NUL-terminated), shared with every equal string; NULL on OOM. */
+const char *or_stats__intern(struct or_stats_intern *in, const char *s, size_t n);
+void or_stats__intern_free(struct or_stats_intern *in);
 
 struct or_stats_store {
     uint32_t n_shards;
@@ -95,9 +107,10 @@ struct or_stats_store {
     uint32_t *gindex;  /* owned open-addressing table of (group index + 1), 0 = empty */
     size_t gindex_cap; /* power of two */
 
-    struct or_stats_tagger *tagger;   /* owned: default tags unless configured otherwise */
-    struct or_stats_tagger *retired;  /* owned: a replaced tagger some stats may still name */
-    struct or_stats_matcher *matcher; /* owned, NULL = accept every name */
+    struct or_stats_tagger *tagger;    /* owned: default tags unless configured otherwise */
+    struct or_stats_tagger *retired;   /* owned: a replaced tagger some stats may still name */
+    struct or_stats_intern tag_values; /* owned: interned tag values */
+    struct or_stats_matcher *matcher;  /* owned, NULL = accept every name */
 
     struct or_hist_bin *scratch; /* owned: 2 * OR_STATS__MAX_BINS bins for merges */
 };
@@ -141,7 +154,8 @@ void or_stats__tagger_free(struct or_stats_tagger *t);
 void or_stats__matcher_free(struct or_stats_matcher *m);
 /* Envoy's TagProducerImpl::produceTags: fills s->tx_name, tag_names, tag_values, ntags (owned
  * by s; previous values are freed). Returns 0 or OR_ENOMEM. */
-int or_stats__tagger_apply(const struct or_stats_tagger *t, struct or_stat *s);
+int or_stats__tagger_apply(const struct or_stats_tagger *t, struct or_stat *s,
+                           struct or_stats_intern *values);
 /* Envoy's StatsMatcherImpl::rejects. */
 bool or_stats__matcher_rejects(const struct or_stats_matcher *m, const char *name);
 

@@ -152,8 +152,6 @@ static void stat_free_fields(struct or_stat *s)
 {
     free(s->name);
     free(s->tx_name);
-    for (uint32_t i = 0; i < s->ntags; i++)
-        free(s->tag_values[i]);
     free(s->tag_names);
     free(s->tag_values);
     if (s->hist != NULL) {
@@ -204,6 +202,7 @@ void or_stats_store_free(struct or_stats_store *st)
     }
     free(st->scratch);
     or_stats__tagger_free(st->retired);
+    or_stats__intern_free(&st->tag_values);
     or_stats__tagger_free(st->tagger);
     or_stats__matcher_free(st->matcher);
     free(st);
@@ -240,7 +239,7 @@ int or_stats_configure(struct or_stats_store *st,
     st->tagger = t;
     st->matcher = m;
     for (size_t i = 0; i < st->nstats && rc == 0; i++)
-        rc = or_stats__tagger_apply(st->tagger, &st->stats[i]);
+        rc = or_stats__tagger_apply(st->tagger, &st->stats[i], &st->tag_values);
     if (rc == 0) {
         or_stats__tagger_free(old);
     } else {
@@ -352,7 +351,7 @@ static int add_record(struct or_stats_store *st, enum or_stat_kind kind, const c
         or_stats__hist_summary_empty(&s->hist->interval);
         or_stats__hist_summary_empty(&s->hist->cumulative);
     }
-    if (or_stats__tagger_apply(st->tagger, s) != 0)
+    if (or_stats__tagger_apply(st->tagger, s, &st->tag_values) != 0)
         goto fail;
     if (kind == OR_STAT_HISTOGRAM) {
         if (owner_set(&st->cell_owner, &st->cell_owner_cap, h, (uint32_t)st->nstats + 1) != 0)
@@ -676,4 +675,49 @@ int or_stats_lookup(struct or_stats_store *st, const char *name, struct or_stat_
     out->tag_names = (const char *const *)s->tag_names;
     out->tag_values = (const char *const *)s->tag_values;
     return 0;
+}
+
+const char *or_stats__intern(struct or_stats_intern *in, const char *s, size_t n)
+{
+    if ((in->n + 1) * 2 > in->cap) {
+        size_t cap = in->cap ? in->cap * 2 : 256;
+        char **slots = calloc(cap, sizeof(*slots));
+        if (slots == NULL)
+            return NULL;
+        for (size_t i = 0; i < in->cap; i++) {
+            if (in->slots[i] == NULL)
+                continue;
+            size_t j = name_hash(in->slots[i]) & (cap - 1);
+            while (slots[j] != NULL)
+                j = (j + 1) & (cap - 1);
+            slots[j] = in->slots[i];
+        }
+        free(in->slots);
+        in->slots = slots;
+        in->cap = cap;
+    }
+    uint64_t h = 1469598103934665603ull; /* FNV-1a, as name_hash over the n bytes */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    size_t mask = in->cap - 1;
+    size_t j = h & mask;
+    for (; in->slots[j] != NULL; j = (j + 1) & mask)
+        if (strncmp(in->slots[j], s, n) == 0 && in->slots[j][n] == '\0')
+            return in->slots[j];
+    char *copy = strndup(s, n);
+    if (copy == NULL)
+        return NULL;
+    in->slots[j] = copy;
+    in->n++;
+    return copy;
+}
+
+void or_stats__intern_free(struct or_stats_intern *in)
+{
+    for (size_t i = 0; i < in->cap; i++)
+        free(in->slots[i]);
+    free(in->slots);
+    memset(in, 0, sizeof(*in));
 }

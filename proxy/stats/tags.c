@@ -667,7 +667,8 @@ static void run_one(const struct extractor *e, struct apply_ctx *c)
         c->done[c->ndone++] = e->name;
 }
 
-int or_stats__tagger_apply(const struct or_stats_tagger *t, struct or_stat *s)
+int or_stats__tagger_apply(const struct or_stats_tagger *t, struct or_stat *s,
+                           struct or_stats_intern *interned)
 {
     struct apply_ctx *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -690,7 +691,7 @@ int or_stats__tagger_apply(const struct or_stats_tagger *t, struct or_stat *s)
     int rc = OR_ENOMEM;
     char *tx = malloc(c->len + 1);
     const char **names = calloc(c->ntags ? c->ntags : 1, sizeof(*names));
-    char **values = calloc(c->ntags ? c->ntags : 1, sizeof(*values));
+    const char **values = calloc(c->ntags ? c->ntags : 1, sizeof(*values));
     if (tx == NULL || names == NULL || values == NULL)
         goto fail;
     size_t n = 0;
@@ -704,17 +705,13 @@ int or_stats__tagger_apply(const struct or_stats_tagger *t, struct or_stat *s)
     tx[n] = '\0';
     for (size_t i = 0; i < c->ntags; i++) {
         names[i] = c->tag_names[i];
-        values[i] = strndup(c->tag_values[i].ptr ? c->tag_values[i].ptr : "", c->tag_values[i].len);
-        if (values[i] == NULL) {
-            for (size_t j = 0; j < i; j++)
-                free(values[j]);
+        values[i] = or_stats__intern(interned, c->tag_values[i].ptr ? c->tag_values[i].ptr : "",
+                                     c->tag_values[i].len);
+        if (values[i] == NULL)
             goto fail;
-        }
     }
     /* Swap in the new result. */
     free(s->tx_name);
-    for (uint32_t i = 0; i < s->ntags; i++)
-        free(s->tag_values[i]);
     free(s->tag_names);
     free(s->tag_values);
     s->tx_name = tx;
