@@ -2,6 +2,7 @@
 #include "proxy/accesslog/access_log.h"
 #include "proxy/admin/admin.h"
 #include "proxy/admin/config_dump.h"
+#include "proxy/admin/json.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb-c.h"
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -99,6 +100,25 @@ static void admin_node(void *ctx, struct or_admin_node *out)
         out->user_agent_name = n->user_agent_name;
 }
 
+/* node.metadata (a google.protobuf.Struct) as /server_info shows it, written by the reflection
+ * layer's JSON printer. */
+static void admin_node_metadata(void *ctx, struct or_json *w)
+{
+    struct server *s = ctx;
+    char *json = NULL;
+    size_t len = 0;
+    const Envoy__Config__Core__V3__Node *n = s->boot->node;
+    if (n != NULL && n->metadata != NULL &&
+        or_config_to_json(&n->metadata->base, true, &json, &len) == 0) {
+        while (len > 0 && json[len - 1] == '\n')
+            len--; /* the printer ends documents with a newline; this is a value */
+        or_json_raw(w, json, len);
+    } else {
+        or_json_raw(w, "{}", 2);
+    }
+    free(json);
+}
+
 static const struct or_options *admin_options(void *ctx)
 {
     return ((struct server *)ctx)->opts;
@@ -115,6 +135,7 @@ static const struct or_admin_ops admin_ops = {
     .state = admin_state,
     .uptime_s = admin_uptime,
     .node = admin_node,
+    .write_node_metadata = admin_node_metadata,
     .options = admin_options,
     .quit = admin_quit,
 };

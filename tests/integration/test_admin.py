@@ -25,7 +25,10 @@ class Admin(harness.ProxyTest):
         cfg = bootstrap(cls.admin, [http_listener("l", cls.port,
                                                   [virtual_host("all", [route("/", "up")])])],
                         [static_cluster("up", [cls.up.port])])
-        cls.start_proxy(cfg)
+        cfg["node"] = {"id": "mesh/m/virtualNode/vn", "cluster": "vn",
+                       "metadata": {"aws.appmesh.platformInfo": {"AWS_EXECUTION_ENV": "AWS_ECS"},
+                                    "level": 1}}
+        cls.start_proxy(cfg, args=["--service-zone", "use1-az1"])
 
     def test_ready(self):
         status, headers, body = self.proxy.admin_get("/ready")
@@ -36,6 +39,14 @@ class Admin(harness.ProxyTest):
         self.assertEqual(status, 200)
         info = json.loads(body)
         self.assertEqual(info.get("state"), "LIVE", info)
+
+    def test_server_info_node(self):
+        info = json.loads(self.proxy.admin_get("/server_info")[2])
+        node = info["node"]
+        self.assertEqual((node["id"], node["cluster"]), ("mesh/m/virtualNode/vn", "vn"))
+        self.assertEqual(node["metadata"], {"aws.appmesh.platformInfo": {"AWS_EXECUTION_ENV": "AWS_ECS"},
+                                            "level": 1})
+        self.assertEqual(node["locality"]["zone"], "use1-az1")   # --service-zone overrides
 
     def test_server_info_pretty_state_line(self):
         _, _, body = self.proxy.admin_get("/server_info")
