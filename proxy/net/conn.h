@@ -7,12 +7,21 @@
 #include <event2/event_struct.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "proxy/event/worker.h"
 
 struct evbuffer;
 struct or_conn;
+
+/* An IPv4 or IPv6 socket address in 28 bytes instead of sockaddr_storage's 128: connections keep
+ * two, and idle connections are counted by the ten thousand. */
+union or_inet_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+};
 
 enum or_conn_event {
     OR_CONN_EV_EOF = 1,      /* peer closed its write side; bytes already read stay in `in` */
@@ -58,8 +67,8 @@ struct or_conn {
     uint32_t low_wm;                 /* out below this after being high: on_drained */
     uint64_t rx_bytes, tx_bytes;     /* totals for stats and access logs */
     int sock_err;                    /* errno of a failed connect */
-    struct sockaddr_storage peer;    /* remote address */
-    struct sockaddr_storage local;   /* local address */
+    union or_inet_addr peer;         /* remote address (IPv4/IPv6; a Unix peer is not kept) */
+    union or_inet_addr local;        /* local address: use or_conn_local_addr() */
     struct or_deferred deferred;     /* storage for the deferred free */
     struct or_turn_end flush;        /* queued write (or_conn_flush_soon) */
 };
