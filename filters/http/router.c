@@ -57,8 +57,9 @@ struct router {
     struct evbuffer *pending; /* owned: request bytes waiting for the connection */
     struct event timer;       /* route timeout */
     unsigned flags;
-    int end_kind;                /* END_*: how the finished response ends downstream */
-    bool keep_alive;             /* the response allows reusing the connection */
+    int end_kind;    /* END_*: how the finished response ends downstream */
+    bool keep_alive; /* the response allows reusing the connection */
+    bool internal;   /* x-envoy-internal: true (Envoy's internal/external stat scopes) */
     struct or_headers *trailers; /* response trailers (stream arena) */
     uint64_t upstream_start_us;
 };
@@ -119,12 +120,6 @@ static struct or_stats_shard *SH(struct router *r)
     return S(r)->wctx->sh;
 }
 
-static bool internal_request(struct router *r)
-{
-    const struct or_str *v = or_headers_get(&S(r)->req, "x-envoy-internal");
-    return v != NULL && or_str_eq_lit(*v, "true");
-}
-
 /* Envoy's CodeStats: each upstream request's response code, once (also the 503/504 Envoy
  * charges for resets and timeouts). */
 static void charge_response(struct router *r, unsigned code)
@@ -132,7 +127,7 @@ static void charge_response(struct router *r, unsigned code)
     if ((r->flags & R_CHARGED) || r->wc == NULL || r->wc->stats == NULL)
         return;
     r->flags |= R_CHARGED;
-    or_cluster_stats_response(SH(r), r->wc->stats, code, internal_request(r));
+    or_cluster_stats_response(SH(r), r->wc->stats, code, r->internal);
 }
 
 static void pending_done(struct router *r)
@@ -462,6 +457,8 @@ static enum or_filter_status router_decode_headers(struct or_http_filter *f, str
     struct router *r = (struct router *)f;
     struct or_stream *s = f->stream;
     r->cfg = f->cfg;
+    const struct or_str *xi = or_headers_get(h, "x-envoy-internal");
+    r->internal = xi != NULL && or_str_eq_lit(*xi, "true");
     r->route = or_route_table_match(s->hcm->routes, h, NULL);
     if (r->route != NULL && r->route->name.len > 0)
         s->route_name = r->route->name.ptr;
@@ -729,7 +726,7 @@ static void finish_response(struct router *r)
     int kind = r->end_kind;
     r->end_kind = END_SENT;
     if (r->wc->stats != NULL)
-        or_cluster_stats_rq_time(SH(r), r->wc->stats, internal_request(r),
+        or_cluster_stats_rq_time(SH(r), r->wc->stats, r->internal,
                                  (or_time_us() - r->upstream_start_us) / 1000);
     release(r, r->keep_alive && !or_h1_parser_closed(&r->parser));
     if (s->flags & OR_STREAM_F_RESET)

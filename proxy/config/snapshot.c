@@ -1,5 +1,6 @@
 #include "proxy/config/snapshot.h"
 #include "proxy/config/translate_cluster.h"
+#include "proxy/config/translate_route.h"
 #include "proxy/router/route_table.h"
 #include "proxy/upstream/cluster.h"
 
@@ -34,10 +35,15 @@ void or_snapshot_free(struct or_snapshot *s)
     free(s);
 }
 
+static bool has_cluster(void *ctx, const char *name)
+{
+    return or_snapshot_cluster_index(ctx, name, strlen(name)) >= 0;
+}
+
 int or_snapshot_build(const Envoy__Config__Bootstrap__V3__Bootstrap *b, struct or_snapshot **out,
                       struct or_err_detail *err)
 {
-    char p[128];
+    char p[256];
     struct or_snapshot *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return OR_ENOMEM;
@@ -91,38 +97,13 @@ int or_snapshot_build(const Envoy__Config__Bootstrap__V3__Bootstrap *b, struct o
     /* Envoy validates the clusters of a static route table (validate_clusters defaults to true when
      * the table is inline): a route to a cluster that does not exist rejects the config. */
     for (uint32_t i = 0; i < s->n_listeners; i++) {
-        const struct or_route_table *t = s->listeners[i].hcm->routes;
-        for (uint32_t v = 0; v < or_route_table_vhost_count(t); v++) {
-            const struct or_vhost *vh = or_route_table_vhost(t, v);
-            for (uint32_t r = 0; r < vh->n_routes; r++) {
-                const struct or_route_entry *re = &vh->routes[r];
-                struct or_str missing = OR_STR_NULL;
-                const char *what = "cluster";
-                if (re->kind == OR_ROUTE_CLUSTER &&
-                    or_snapshot_cluster_index(s, re->cluster.ptr, re->cluster.len) < 0)
-                    missing = re->cluster;
-                for (uint32_t w = 0; re->kind == OR_ROUTE_WEIGHTED_CLUSTERS && w < re->n_weighted;
-                     w++) {
-                    if (or_snapshot_cluster_index(s, re->weighted[w].name.ptr,
-                                                  re->weighted[w].name.len) < 0) {
-                        missing = re->weighted[w].name;
-                        what = "weighted cluster";
-                        break;
-                    }
-                }
-                if (missing.ptr != NULL) {
-                    char path[256];
-                    snprintf(path, sizeof(path),
-                             "static_resources.listeners[%u].filter_chains[0].filters[0]."
-                             "typed_config.route_config.virtual_hosts[%u].routes[%u].route.%s",
-                             i, v, r,
-                             re->kind == OR_ROUTE_CLUSTER ? "cluster" : "weighted_clusters");
-                    or_err_set(err, path, "route: unknown %s '%.*s'", what, (int)missing.len,
-                               missing.ptr);
-                    goto fail;
-                }
-            }
-        }
+        snprintf(p, sizeof(p),
+                 "static_resources.listeners[%u].filter_chains[0].filters[0].typed_config."
+                 "route_config",
+                 i);
+        if (or_route_table_validate_clusters(s->listeners[i].hcm->routes, p, has_cluster, s, err) !=
+            0)
+            goto fail;
     }
     *out = s;
     return 0;

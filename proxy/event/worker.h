@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "proxy/core/list.h"
+#include "proxy/core/rand.h"
 
 struct event_base;
 struct event;
@@ -92,13 +93,10 @@ void or_worker_at_turn_end(struct or_worker *w, struct or_turn_end *t);
 /* The worker running on this thread, or NULL on the main thread. */
 struct or_worker *or_worker_current(void);
 
-/* xoshiro-style fast PRNG (splitmix64) for the worker's LB and weighted picks. */
+/* The worker's PRNG (proxy/core/rand.h) for LB and weighted picks and request ids. */
 static inline uint64_t or_worker_rand(struct or_worker *w)
 {
-    uint64_t z = (w->rand_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return or_rand_next(&w->rand_state);
 }
 
 #endif

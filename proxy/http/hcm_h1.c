@@ -678,7 +678,9 @@ static void codec_encode_headers(void *ctx, struct or_stream *s, struct or_heade
     struct dconn *d = ctx;
     unsigned status = s->status ? s->status : 200;
     strip_hop_by_hop(h, false);
-    or_headers_set(h, "server", d->cfg->server_name, strlen(d->cfg->server_name));
+    /* server_name lives in the snapshot, which outlives the stream: no copy. */
+    or_headers_remove(h, "server");
+    or_headers_add_ref(h, OR_STR_LIT("server"), or_str_cstr(d->cfg->server_name));
     if (or_headers_get(h, "date") == NULL) {
         struct or_str date = or_http_date_now();
         or_headers_add(h, "date", 4, date.ptr, date.len);

@@ -87,7 +87,7 @@ int or_lb_refresh(struct or_lb *lb, const struct or_lb_host_view *hosts, uint32_
 
 /**
  * Picks a host. Rebuilds first when `n` differs from the last refresh.
- * @param rnd  uniform 64-bit random source (e.g. or_rand_cb from proxy/router/rand.h).
+ * @param rnd  uniform 64-bit random source (e.g. or_rand_cb from proxy/core/rand.h).
  * @return index into `hosts` (>= 0), OR_ENOTFOUND when there is no eligible host, OR_ENOMEM.
  */
 int or_lb_choose(struct or_lb *lb, const struct or_lb_host_view *hosts, uint32_t n,

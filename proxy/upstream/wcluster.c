@@ -105,11 +105,6 @@ void or_wcluster_deinit(struct or_wcluster *wc)
     or_lb_deinit(&wc->lb);
 }
 
-static uint64_t rnd_cb(void *ctx)
-{
-    return or_worker_rand(ctx);
-}
-
 int or_wcluster_choose(struct or_wcluster *wc)
 {
     if (wc->hs == NULL || wc->hs->n_hosts == 0)
@@ -117,7 +112,7 @@ int or_wcluster_choose(struct or_wcluster *wc)
     uint32_t n = (uint32_t)wc->hs->n_hosts;
     for (uint32_t i = 0; i < n; i++)
         wc->views[i].active_rq = wc->hosts[i].active_rq;
-    return or_lb_choose(&wc->lb, wc->views, n, rnd_cb, wc->worker);
+    return or_lb_choose(&wc->lb, wc->views, n, or_rand_cb, &wc->worker->rand_state);
 }
 
 struct or_whost *or_wcluster_whost(struct or_wcluster *wc, const struct or_host *h)

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "proxy/router/rand.h"
+#include "proxy/core/rand.h"
 #include "proxy/router/route_table.h"
 
 /* ---- helpers ---- */

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "proxy/core/err.h"
-#include "proxy/router/rand.h"
+#include "proxy/core/rand.h"
 #include "proxy/upstream/lb.h"
 
 static struct or_lb make(enum or_lb_policy p, uint64_t seed)

@@ -3,8 +3,8 @@
  *
  * SplitMix64: one 64-bit word of state, full 2^64 period, passes BigCrush; each worker keeps its
  * own state so there is no sharing. Seed it from getrandom(2) or similar once per thread. */
-#ifndef OR_ROUTER_RAND_H
-#define OR_ROUTER_RAND_H
+#ifndef OR_CORE_RAND_H
+#define OR_CORE_RAND_H
 
 #include <stdint.h>
 
