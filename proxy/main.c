@@ -1,6 +1,7 @@
 /* outrider: an Envoy-compatible sidecar proxy. Same command line, bootstrap and admin as Envoy. */
 #include "proxy/core/err.h"
 #include "proxy/core/log.h"
+#include "proxy/event/evmem.h"
 #include "proxy/server/options.h"
 #include "proxy/server/server.h"
 
@@ -17,6 +18,7 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     mallopt(M_TOP_PAD, 1 << 20);
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    or_evmem_install();
     or_options_init(&opts);
     int r = or_options_parse(argc, argv, &opts, err, sizeof(err));
     if (r < 0) {

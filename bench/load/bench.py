@@ -21,6 +21,7 @@ Environment:
   BENCH_ONLY=a,b       scenario ids to run (see SCENARIOS), default all
   BENCH_PROXIES=a,b    proxies to run (outrider,nginx,haproxy), default all
   BENCH_IDLE_CONNS=n   idle keep-alive connections (default 10000)
+  OR_RELAY=path        the floor relay (default or_relay beside OUTRIDER; the row is skipped if absent)
   OR_BENCH_OUTRIDER_FEATURES=h1[,h2c][,tls]
                        protocols Outrider serves; scenarios needing others print n/a for it. Add h2c
                        and tls here when HTTP/2 and TLS land: the configs for them are generated.
@@ -57,15 +58,22 @@ OUT_DIR = os.environ.get("BENCH_OUT", os.path.join(ROOT, "build", "bench"))
 OR_FEATURES = set(os.environ.get("OR_BENCH_OUTRIDER_FEATURES", "h1").split(","))
 PEERS = ("nginx", "haproxy")
 PROXIES = ("outrider",) + PEERS
+# "floor": bench/load/relay.c, a byte relay doing only the 4 socket calls per request any proxy
+# must do; shown beside the proxies where a target may sit below what user-space work can reach.
+RELAY = os.environ.get("OR_RELAY", os.path.join(os.path.dirname(OUTRIDER), "or_relay"))
+ROWS = ("direct", "floor") + PROXIES
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # id, label, protocol the proxy must serve, runner kind, parameters.
 SCENARIOS = [
-    ("h1_ka_100", "HTTP/1.1 keep-alive, 50 conns, 100 B", "h1", "wrk", dict(c=50, path="/100")),
-    ("h1_ka_1k", "HTTP/1.1 keep-alive, 50 conns, 1 KiB", "h1", "wrk", dict(c=50, path="/1k")),
-    ("h1_ka_64k", "HTTP/1.1 keep-alive, 50 conns, 64 KiB", "h1", "wrk", dict(c=50, path="/64k")),
+    ("h1_ka_100", "HTTP/1.1 keep-alive, 50 conns, 100 B", "h1", "wrk",
+     dict(c=50, path="/100", floor=True)),
+    ("h1_ka_1k", "HTTP/1.1 keep-alive, 50 conns, 1 KiB", "h1", "wrk",
+     dict(c=50, path="/1k", floor=True)),
+    ("h1_ka_64k", "HTTP/1.1 keep-alive, 50 conns, 64 KiB", "h1", "wrk",
+     dict(c=50, path="/64k", floor=True)),
     ("h1_1conn", "HTTP/1.1, 1 connection, 100 B (latency)", "h1", "wrk",
-     dict(c=1, path="/100", direct=True)),
+     dict(c=1, path="/100", direct=True, floor=True)),
     ("h1_newconn", "HTTP/1.1, new connection per request, 50 conns, 100 B", "h1", "wrk",
      dict(c=50, path="/100", close=True)),
     ("h2c_10x10", "h2c, 10 clients x 10 streams, 100 B", "h2c", "h2load",
@@ -439,7 +447,9 @@ def outrider_conf(d, ports, origin, clusters=0, conns=1024):
     return s + "  clusters:\n" + outrider_cluster("origin", origin)
 
 
-def proxy_cmd(name, conf):
+def proxy_cmd(name, conf, ports=None, origin=None):
+    if name == "floor":
+        return [RELAY, str(ports["h1"]), str(origin)]
     if name == "outrider":
         return [OUTRIDER, "-c", conf, "--concurrency", "1", "-l", "warning"]
     if name == "nginx":
@@ -635,13 +645,14 @@ class Bench:
 
     def start_proxy(self, name, clusters=0, conns=1024):
         ports = {k: free_port() for k in ("h1", "h2c", "tls", "admin")}
-        gen = {"outrider": outrider_conf, "nginx": nginx_conf, "haproxy": haproxy_conf}[name]
+        gen = {"outrider": outrider_conf, "nginx": nginx_conf, "haproxy": haproxy_conf}.get(name)
         ext = "yaml" if name == "outrider" else "conf"
         conf = os.path.join(self.work, "%s%s.%s" % (name, "-cold" if clusters else "", ext))
-        with open(conf, "w") as f:
-            f.write(gen(self.work, ports, self.origin_port, clusters, conns))
+        if gen is not None:
+            with open(conf, "w") as f:
+                f.write(gen(self.work, ports, self.origin_port, clusters, conns))
         t0 = time.monotonic()
-        p = self.procs.start(proxy_cmd(name, conf), self.proxy_cpu,
+        p = self.procs.start(proxy_cmd(name, conf, ports, self.origin_port), self.proxy_cpu,
                              os.path.join(self.work, name + ".log"))
         return p, ports, t0
 
@@ -819,6 +830,13 @@ class Bench:
                 self.stream_run(prm, None, runs=1)
             if prm.get("direct"):
                 self.add(sid, "direct", self.direct_run(kind, prm), ["origin without a proxy"])
+            if prm.get("floor") and os.access(RELAY, os.X_OK):
+                try:
+                    m, notes = self.load_run(sid, proto, kind, prm, "floor")
+                except (RuntimeError, subprocess.TimeoutExpired, OSError, ValueError) as e:
+                    m, notes = None, ["failed: %s" % str(e).replace("\n", " ")[:300]]
+                self.add(sid, "floor", m, notes + ["byte relay: the 4 socket calls only"])
+                self.log("   %-8s %s" % ("floor", short_metrics(m)))
             # The order rotates from one scenario to the next, so that a drift in the load of a
             # shared machine does not always favour the same proxy; rows are printed in one order.
             k = i % len(proxies)
@@ -841,7 +859,7 @@ class Bench:
                 self.add(sid, name, m, notes)
                 self.log("   %-8s %s %s" % (name, short_metrics(m), "; ".join(notes)))
             self.log("   (%.1f s)" % (time.monotonic() - t_sc))
-        order = {n: j for j, n in enumerate(("direct",) + PROXIES)}
+        order = {n: j for j, n in enumerate(ROWS)}
         sc_order = {s[0]: j for j, s in enumerate(SCENARIOS)}
         self.results.sort(key=lambda r: (sc_order[r["scenario"]], order[r["proxy"]]))
         self.derive()
@@ -856,7 +874,7 @@ class Bench:
             if direct and direct[0]["metrics"].get("p50_us") is not None:
                 d50 = direct[0]["metrics"]["p50_us"]
                 for r in rows:
-                    if r["proxy"] in PROXIES and r["metrics"] and r["metrics"].get("p50_us"):
+                    if r["proxy"] in ROWS[1:] and r["metrics"] and r["metrics"].get("p50_us"):
                         r["metrics"]["added_p50_us"] = r["metrics"]["p50_us"] - d50
             for key, (_, higher) in METRICS.items():
                 vals = [r["metrics"][key] for r in rows if r["proxy"] in PEERS and r["metrics"]
@@ -866,7 +884,7 @@ class Bench:
                 best = max(vals) if higher else min(vals)
                 for r in rows:
                     v = r["metrics"].get(key) if r["metrics"] else None
-                    if v is not None and r["proxy"] in PROXIES and best > 0:
+                    if v is not None and r["proxy"] in ROWS[1:] and best > 0:
                         r.setdefault("ratios", {})[key] = v / best
 
     def cleanup(self):
@@ -941,11 +959,12 @@ def table_rows(results):
                          "; ".join(r["notes"]), ""])
             continue
         busy = r["metrics"].get("core_busy_pct")
-        rows.append([labels[sid] if first else "", name + ("!" if r["notes"] and name != "direct"
+        plain = name in ("direct", "floor")
+        rows.append([labels[sid] if first else "", name + ("!" if r["notes"] and not plain
                                                            else "")]
                     + [cell(r, k) for k in COLS]
                     + [other_cell(r), "%.0f%%" % busy if busy is not None else ""])
-        if r["notes"] and r["proxy"] != "direct":
+        if r["notes"] and not plain:
             rows[-1][7] = (rows[-1][7] + "; " if rows[-1][7] else "") + "! " + "; ".join(
                 r["notes"])
     return rows

@@ -78,9 +78,8 @@ static void buf_putc(struct or_alog_buf *b, char c)
 
 static void buf_put_u64(struct or_alog_buf *b, uint64_t v)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-    buf_put(b, tmp, (size_t)n);
+    char tmp[OR_U64_DEC_MAX];
+    buf_put(b, tmp, or_u64_dec(tmp, v));
 }
 
 static void buf_put_i64(struct or_alog_buf *b, int64_t v)

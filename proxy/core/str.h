@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -43,6 +44,22 @@ static inline bool or_str_case_eq(struct or_str a, struct or_str b)
 static inline bool or_str_has_prefix(struct or_str s, struct or_str prefix)
 {
     return s.len >= prefix.len && memcmp(s.ptr, prefix.ptr, prefix.len) == 0;
+}
+
+/* Decimal digits of v into out (at least OR_U64_DEC_MAX bytes, not NUL-terminated); returns how
+ * many. For the numbers written on every request (service time, lengths, log fields), where
+ * snprintf's format parsing costs more than the digits. */
+#define OR_U64_DEC_MAX 20
+static inline size_t or_u64_dec(char *out, uint64_t v)
+{
+    char tmp[OR_U64_DEC_MAX];
+    size_t n = 0;
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    memcpy(out, tmp + sizeof(tmp) - n, n);
+    return n;
 }
 
 #endif

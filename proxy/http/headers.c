@@ -57,17 +57,15 @@ const struct or_str *or_headers_get_n(const struct or_headers *h, const char *na
     return NULL;
 }
 
-const struct or_str *or_headers_get(const struct or_headers *h, const char *name)
+unsigned or_headers_remove_n(struct or_headers *h, const char *name, size_t nlen)
 {
-    return or_headers_get_n(h, name, strlen(name));
-}
-
-unsigned or_headers_remove(struct or_headers *h, const char *name)
-{
-    size_t nlen = strlen(name);
-    uint32_t out = 0;
+    /* Most calls remove nothing: find the first match before moving any entry. */
+    uint32_t i = 0;
+    while (i < h->n && !(h->v[i].name.len == nlen && memcmp(h->v[i].name.ptr, name, nlen) == 0))
+        i++;
+    uint32_t out = i;
     unsigned removed = 0;
-    for (uint32_t i = 0; i < h->n; i++) {
+    for (; i < h->n; i++) {
         if (h->v[i].name.len == nlen && memcmp(h->v[i].name.ptr, name, nlen) == 0) {
             h->bytes -= h->v[i].name.len + h->v[i].value.len;
             removed++;
@@ -79,9 +77,8 @@ unsigned or_headers_remove(struct or_headers *h, const char *name)
     return removed;
 }
 
-unsigned or_headers_count(const struct or_headers *h, const char *name)
+unsigned or_headers_count_n(const struct or_headers *h, const char *name, size_t nlen)
 {
-    size_t nlen = strlen(name);
     unsigned c = 0;
     for (uint32_t i = 0; i < h->n; i++)
         if (h->v[i].name.len == nlen && memcmp(h->v[i].name.ptr, name, nlen) == 0)
@@ -89,10 +86,11 @@ unsigned or_headers_count(const struct or_headers *h, const char *name)
     return c;
 }
 
-int or_headers_set(struct or_headers *h, const char *name, const char *value, size_t vlen)
+int or_headers_set_n(struct or_headers *h, const char *name, size_t nlen, const char *value,
+                     size_t vlen)
 {
-    or_headers_remove(h, name);
-    return or_headers_add(h, name, strlen(name), value, vlen);
+    or_headers_remove_n(h, name, nlen);
+    return or_headers_add(h, name, nlen, value, vlen);
 }
 
 int or_headers_copy(struct or_headers *dst, const struct or_headers *src)

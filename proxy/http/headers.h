@@ -5,6 +5,7 @@
 #define OR_HTTP_HEADERS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "proxy/core/arena.h"
 #include "proxy/core/str.h"
@@ -30,13 +31,33 @@ int or_headers_add(struct or_headers *h, const char *name, size_t nlen, const ch
  * must already be lower-case. */
 int or_headers_add_ref(struct or_headers *h, struct or_str name, struct or_str value);
 /* Replaces every entry named `name` by one with `value` (copied), or appends. */
-int or_headers_set(struct or_headers *h, const char *name, const char *value, size_t vlen);
+int or_headers_set_n(struct or_headers *h, const char *name, size_t nlen, const char *value,
+                     size_t vlen);
 /* First value of `name` (lower-case), or NULL. */
-const struct or_str *or_headers_get(const struct or_headers *h, const char *name);
 const struct or_str *or_headers_get_n(const struct or_headers *h, const char *name, size_t nlen);
 /* Removes every entry named `name`; returns how many. */
-unsigned or_headers_remove(struct or_headers *h, const char *name);
-unsigned or_headers_count(const struct or_headers *h, const char *name);
+unsigned or_headers_remove_n(struct or_headers *h, const char *name, size_t nlen);
+unsigned or_headers_count_n(const struct or_headers *h, const char *name, size_t nlen);
+
+/* The same for NUL-terminated names. Inline so that the length of a literal name (nearly every
+ * caller) is folded at compile time instead of measured on every request. */
+static inline int or_headers_set(struct or_headers *h, const char *name, const char *value,
+                                 size_t vlen)
+{
+    return or_headers_set_n(h, name, strlen(name), value, vlen);
+}
+static inline const struct or_str *or_headers_get(const struct or_headers *h, const char *name)
+{
+    return or_headers_get_n(h, name, strlen(name));
+}
+static inline unsigned or_headers_remove(struct or_headers *h, const char *name)
+{
+    return or_headers_remove_n(h, name, strlen(name));
+}
+static inline unsigned or_headers_count(const struct or_headers *h, const char *name)
+{
+    return or_headers_count_n(h, name, strlen(name));
+}
 /* Deep copy of src into dst's arena (dst initialised by the caller). */
 int or_headers_copy(struct or_headers *dst, const struct or_headers *src);
 
