@@ -257,7 +257,12 @@ static void push(struct router *r)
 
 static void send_body(struct router *r, struct evbuffer *b, bool end)
 {
-    struct evbuffer *out = (r->uc != NULL && (r->flags & R_HEAD_SENT)) ? r->uc->conn->out : NULL;
+    struct evbuffer *out = NULL;
+    if (r->uc != NULL && (r->flags & R_HEAD_SENT) && (out = or_conn_out(r->uc->conn)) == NULL) {
+        release(r, false);
+        or_stream_reset(S(r), "oom", OR_RF_LR);
+        return;
+    }
     if (out == NULL) {
         if (r->pending == NULL)
             r->pending = evbuffer_new();
@@ -303,7 +308,13 @@ static void start_request(struct router *r)
     or_h1_parser_set_arena(&r->parser, &s->arena);
     if (s->flags & OR_STREAM_F_HEAD)
         or_h1_parser_expect_no_body(&r->parser);
-    int body = or_h1_encode_request_head(c->out, &s->req, end ? OR_H1_ENC_END_STREAM : 0);
+    struct evbuffer *out = or_conn_out(c);
+    if (out == NULL) {
+        release(r, false);
+        or_stream_reset(s, "oom", OR_RF_LR);
+        return;
+    }
+    int body = or_h1_encode_request_head(out, &s->req, end ? OR_H1_ENC_END_STREAM : 0);
     if (body < 0) {
         fail_before_headers(r, 502, RESET_PREFIX "protocol error",
                             "upstream_reset_before_response_started{protocol_error}", OR_RF_UC);
@@ -388,9 +399,9 @@ static void add_timeout_header(struct router *r)
     struct or_stream *s = S(r);
     if (r->cfg->suppress_envoy_headers || r->route->timeout_ms == 0)
         return;
-    char v[24];
-    int n = snprintf(v, sizeof(v), "%llu", (unsigned long long)r->route->timeout_ms);
-    or_headers_set(&s->req, "x-envoy-expected-rq-timeout-ms", v, (size_t)n);
+    char v[OR_U64_DEC_MAX];
+    size_t n = or_u64_dec(v, r->route->timeout_ms);
+    or_headers_set(&s->req, "x-envoy-expected-rq-timeout-ms", v, n);
 }
 
 static int rewrite_request(struct router *r)
@@ -575,7 +586,10 @@ static void finish_response(struct router *r);
 
 static void dispatch_response(struct router *r)
 {
-    int rc = or_h1_parser_dispatch(&r->parser, r->uc->conn->in);
+    /* A connection holding no input buffer has nothing to parse: the always-empty one stands in.
+     */
+    struct evbuffer *in = r->uc->conn->in != NULL ? r->uc->conn->in : S(r)->worker->empty;
+    int rc = or_h1_parser_dispatch(&r->parser, in);
     if (rc < 0 && !(r->flags & R_DONE) && !(S(r)->flags & OR_STREAM_F_RESET)) {
         fail_before_headers(r, 502, RESET_PREFIX "protocol error",
                             "upstream_reset_before_response_started{protocol_error}", OR_RF_UC);
@@ -640,7 +654,7 @@ static void up_on_event(struct or_conn *c, void *ctx, enum or_conn_event ev)
         return;
     case OR_CONN_EV_EOF:
         /* Parse what came before the close; a close-delimited body ends here. */
-        if (evbuffer_get_length(c->in) > 0)
+        if (or_conn_in_len(c) > 0)
             dispatch_response(r);
         if (r->flags & R_DONE)
             return;
@@ -669,12 +683,12 @@ static int resp_on_headers(void *ctx, struct or_h1_msg *msg)
     s->resp = *msg->headers;
     s->details = "via_upstream";
     s->resp_start_us = or_time_us();
-    uint64_t us = or_time_us() - r->upstream_start_us;
+    uint64_t us = s->resp_start_us - r->upstream_start_us;
     s->upstream_service_us = us;
     if (!r->cfg->suppress_envoy_headers) {
-        char v[24];
-        int n = snprintf(v, sizeof(v), "%llu", (unsigned long long)(us / 1000));
-        or_headers_add(&s->resp, "x-envoy-upstream-service-time", 29, v, (size_t)n);
+        char v[OR_U64_DEC_MAX];
+        size_t n = or_u64_dec(v, us / 1000);
+        or_headers_add(&s->resp, "x-envoy-upstream-service-time", 29, v, n);
     }
     charge_response(r, msg->status);
     struct or_host_counters *hc = hostc(r);

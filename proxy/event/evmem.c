@@ -1,31 +1,34 @@
 #include "proxy/event/evmem.h"
 
 #include <event2/event.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Classes are powers of two from 64 B (class 0) to 64 KiB (class 10) of usable size: libevent
- * itself rounds chains to powers of two from 1 KiB, so a chain fills its class exactly. */
+ * itself rounds chains to powers of two from 1 KiB, so a chain fills its class exactly. Requests
+ * under 64 B (the 16-byte evmap entry every fd gets) go to malloc unrounded.
+ *
+ * No header in front of the blocks: a block's class comes from malloc_usable_size() when it is
+ * freed, so the 16-byte evmap entry every connection's fd gets costs malloc's 32 bytes, not a
+ * padded class block (10,000 idle connections are 10,000 fds). A block of usable size u goes to
+ * class floor(log2(u)): it can serve any request of that class. */
 #define MIN_SHIFT 6u
 #define NCLASS 11u
+#define MIN_CLASS_SIZE ((size_t)1 << MIN_SHIFT)
 #define MAX_CLASS_SIZE ((size_t)1 << (MIN_SHIFT + NCLASS - 1u))
-#define LARGE 0xffu
-
-/* In front of every block; 16 bytes keep the caller's pointer 16-byte aligned like malloc's. */
-struct hdr {
-    size_t size; /* usable bytes */
-    uint8_t cls; /* size class, LARGE for a plain malloc */
-    uint8_t pad[7];
-};
+/* A block within this much of its class size was made for the class (malloc adds a word or so);
+ * bigger slack means a plain allocation of an odd size, which goes back to malloc. */
+#define CLASS_SLACK 64u
 
 struct free_block {
     struct free_block *next; /* owned by the list it is on */
 };
 
 struct thread_cache {
-    struct free_block *head[NCLASS]; /* owned: blocks (their headers) ready for reuse */
+    struct free_block *head[NCLASS]; /* owned: blocks ready for reuse */
     uint32_t n[NCLASS];
     size_t bytes;
 };
@@ -64,11 +67,9 @@ static struct thread_cache *cache(void)
     return tc;
 }
 
-static unsigned class_of(size_t n)
+/* ceil(log2(n)) - MIN_SHIFT, for MIN_CLASS_SIZE <= n <= MAX_CLASS_SIZE */
+static unsigned class_up(size_t n)
 {
-    if (n <= ((size_t)1 << MIN_SHIFT))
-        return 0;
-    /* ceil(log2(n)) - MIN_SHIFT */
     return (unsigned)(64 - __builtin_clzll((unsigned long long)(n - 1))) - MIN_SHIFT;
 }
 
@@ -80,49 +81,44 @@ static uint32_t class_limit(unsigned cls)
 
 void *or_evmem_malloc(size_t n)
 {
-    if (n > MAX_CLASS_SIZE) {
-        struct hdr *h = malloc(sizeof(*h) + n);
-        if (h == NULL)
-            return NULL;
-        h->size = n;
-        h->cls = LARGE;
-        return h + 1;
-    }
-    unsigned cls = class_of(n);
+    if (n < MIN_CLASS_SIZE || n > MAX_CLASS_SIZE)
+        return malloc(n);
+    unsigned cls = class_up(n);
     struct thread_cache *c = cache();
-    struct hdr *h;
     if (c != NULL && c->head[cls] != NULL) {
         struct free_block *b = c->head[cls];
         c->head[cls] = b->next;
         c->n[cls]--;
         c->bytes -= (size_t)1 << (MIN_SHIFT + cls);
-        h = (struct hdr *)b;
-    } else {
-        h = malloc(sizeof(*h) + ((size_t)1 << (MIN_SHIFT + cls)));
-        if (h == NULL)
-            return NULL;
+        return b;
     }
-    h->size = (size_t)1 << (MIN_SHIFT + cls);
-    h->cls = (uint8_t)cls;
-    return h + 1;
+    return malloc((size_t)1 << (MIN_SHIFT + cls));
 }
 
 void or_evmem_free(void *p)
 {
     if (p == NULL)
         return;
-    struct hdr *h = (struct hdr *)p - 1;
-    unsigned cls = h->cls;
-    struct thread_cache *c = cls == LARGE ? NULL : cache();
-    if (c == NULL || c->n[cls] >= class_limit(cls)) {
-        free(h);
+    size_t u = malloc_usable_size(p);
+    if (u < MIN_CLASS_SIZE || u > MAX_CLASS_SIZE + CLASS_SLACK) {
+        free(p);
         return;
     }
-    struct free_block *b = (struct free_block *)h;
+    /* floor(log2(u)) - MIN_SHIFT */
+    unsigned cls = (unsigned)(63 - __builtin_clzll((unsigned long long)u)) - MIN_SHIFT;
+    if (cls >= NCLASS)
+        cls = NCLASS - 1;
+    size_t size = (size_t)1 << (MIN_SHIFT + cls);
+    struct thread_cache *c = cache();
+    if (c == NULL || u - size > CLASS_SLACK || c->n[cls] >= class_limit(cls)) {
+        free(p);
+        return;
+    }
+    struct free_block *b = p;
     b->next = c->head[cls];
     c->head[cls] = b;
     c->n[cls]++;
-    c->bytes += (size_t)1 << (MIN_SHIFT + cls);
+    c->bytes += size;
 }
 
 void *or_evmem_realloc(void *p, size_t n)
@@ -133,13 +129,13 @@ void *or_evmem_realloc(void *p, size_t n)
         or_evmem_free(p);
         return NULL;
     }
-    struct hdr *h = (struct hdr *)p - 1;
-    if (n <= h->size)
+    size_t u = malloc_usable_size(p);
+    if (n <= u)
         return p;
     void *q = or_evmem_malloc(n);
     if (q == NULL)
         return NULL;
-    memcpy(q, p, h->size);
+    memcpy(q, p, u);
     or_evmem_free(p);
     return q;
 }

@@ -9,9 +9,10 @@
 
 /**
  * Routes libevent's allocations through size-class free lists kept per thread (64 B .. 64 KiB
- * classes; each class keeps at most OR_EVMEM_CLASS_BYTES of free blocks per thread, larger
- * requests go straight to malloc). Must run before the first libevent call. Under AddressSanitizer
- * it does nothing, so use-after-free in buffers stays visible.
+ * classes, no per-block header; smaller requests go to malloc; each class keeps at most
+ * OR_EVMEM_CLASS_BYTES of free blocks per thread, larger requests go straight to malloc). Must run
+ * before the first libevent call. Under AddressSanitizer it does nothing, so use-after-free in
+ * buffers stays visible.
  */
 void or_evmem_install(void);
 

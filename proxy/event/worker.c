@@ -1,6 +1,7 @@
 #include "proxy/event/worker.h"
 #include "proxy/core/err.h"
 #include "proxy/core/log.h"
+#include "proxy/event/timer.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -136,6 +137,11 @@ void or_worker_deinit(struct or_worker *w)
         free(m);
         m = next;
     }
+    or_timer_lists_free(w);
+    while (w->n_bufs > 0)
+        evbuffer_free(w->bufs[--w->n_bufs]);
+    while (w->n_events > 0)
+        free(w->events[--w->n_events]);
     if (w->deferred_ev != NULL)
         event_free(w->deferred_ev);
     if (w->empty != NULL)
@@ -187,4 +193,35 @@ void or_worker_defer(struct or_worker *w, struct or_deferred *d, or_deferred_cb 
     if (w->deferred == NULL && or_list_empty(&w->turn_end))
         event_active(w->deferred_ev, EV_TIMEOUT, 0);
     w->deferred = d;
+}
+
+struct evbuffer *or_worker_buf_get(struct or_worker *w)
+{
+    if (w->n_bufs > 0)
+        return w->bufs[--w->n_bufs];
+    return evbuffer_new();
+}
+
+void or_worker_buf_put(struct or_worker *w, struct evbuffer *b)
+{
+    /* A buffer that still holds bytes (or chains) would carry them to its next user. */
+    if (w->n_bufs < OR_WORKER_CACHE && evbuffer_get_length(b) == 0)
+        w->bufs[w->n_bufs++] = b;
+    else
+        evbuffer_free(b);
+}
+
+struct event *or_worker_event_get(struct or_worker *w)
+{
+    if (w->n_events > 0)
+        return w->events[--w->n_events];
+    return malloc(event_get_struct_event_size());
+}
+
+void or_worker_event_put(struct or_worker *w, struct event *ev)
+{
+    if (w->n_events < OR_WORKER_CACHE)
+        w->events[w->n_events++] = ev;
+    else
+        free(ev);
 }

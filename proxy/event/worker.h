@@ -26,6 +26,11 @@ struct or_worker_msg {
     struct or_worker_msg *next; /* mailbox list link */
 };
 
+struct or_timer_list;
+
+/* Entries kept by each per-worker cache of idle-connection resources (buffers, events). */
+#define OR_WORKER_CACHE 64
+
 struct or_deferred {
     or_deferred_cb cb;
     void *obj; /* freed (or released) by cb at the end of the loop turn */
@@ -50,6 +55,13 @@ struct or_worker {
     uint64_t rand_state;          /* per-thread PRNG state for LB and weighted clusters */
     struct evbuffer *empty;       /* owned: an always-empty buffer for end-of-stream events */
     void *ctx;                    /* borrowed: the proxy's per-worker state (struct or_wctx) */
+    struct or_timer_list *timer_lists; /* owned: proxy/event/timer.c, one per duration */
+    /* Idle connections hold no buffers and no write event: they take them from these caches when
+     * bytes move and give them back when done, so once warm no request allocates for them. */
+    struct evbuffer *bufs[OR_WORKER_CACHE]; /* owned, each empty */
+    uint32_t n_bufs;
+    struct event *events[OR_WORKER_CACHE]; /* owned storage for event_assign, none pending */
+    uint32_t n_events;
     bool stopping;
 };
 
@@ -67,6 +79,15 @@ int or_worker_post(struct or_worker *w, or_worker_msg_cb cb, void *arg);
 /* Runs cb(obj) at the end of the current loop turn. Worker thread only. `d` is caller-provided
  * storage (usually embedded in obj) so deferring never allocates. */
 void or_worker_defer(struct or_worker *w, struct or_deferred *d, or_deferred_cb cb, void *obj);
+
+/* An empty evbuffer from the cache (or a new one). NULL on OOM. */
+struct evbuffer *or_worker_buf_get(struct or_worker *w);
+/* Takes b back: cached if it is empty and there is room, freed otherwise. */
+void or_worker_buf_put(struct or_worker *w, struct evbuffer *b);
+/* Storage for one struct event (to event_assign), from the cache. NULL on OOM. */
+struct event *or_worker_event_get(struct or_worker *w);
+/* Takes ev back; it must not be pending (event_del it first). */
+void or_worker_event_put(struct or_worker *w, struct event *ev);
 
 /* Work to run once at the end of the current loop turn, before deferred frees (e.g. a connection's
  * write: many writes in one turn become one writev). Embedded in its owner; the owner removes it

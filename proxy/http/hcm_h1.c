@@ -2,6 +2,7 @@
 #include "proxy/core/log.h"
 #include "proxy/accesslog/access_log.h"
 #include "proxy/config/snapshot.h"
+#include "proxy/event/timer.h"
 #include "proxy/http/codec_h1.h"
 #include "proxy/http/forwarding.h"
 #include "proxy/http/hcm_config.h"
@@ -29,25 +30,26 @@ enum {
     DC_F_WATERMARK = 1 << 7,       /* told the stream we are above the high watermark */
     DC_F_REQ_BODY = 1 << 8,        /* the current request has a body still arriving */
     DC_F_CLEAN_END = 1 << 9,       /* closing after a complete exchange: no lingering read */
+    DC_F_RQ_COUNTED = 1 << 10,     /* downstream_rq_active counts the current stream */
 };
 
 /* One downstream HTTP/1 connection. Owned by its or_conn's lifetime: freed when the connection
  * closes, at the end of that loop turn. */
+/* Packed to 120 bytes (a 128-byte malloc chunk): idle connections are counted by the ten thousand,
+ * and everything a request needs lives in its stream and parser. The worker is conn->worker. */
 struct dconn {
     struct or_conn *conn;            /* owned (closed with the dconn) */
-    struct or_worker *w;             /* borrowed */
     struct or_wctx *wctx;            /* borrowed */
     const struct or_hcm_config *cfg; /* borrowed from the snapshot */
     struct or_h1_parser *parser;     /* owned while a request is being read or served; idle
                                         connections hand it back to the worker's free list */
     struct or_stream *stream;        /* owned: the request being served, NULL between requests */
-    unsigned flags;                  /* DC_F_* */
-    unsigned http_minor;             /* of the current request */
-    struct event timer;              /* idle (no stream) or request-headers / request timeouts */
-    struct or_list link;             /* in wctx->dconns */
+    uint16_t flags;                  /* DC_F_* */
+    uint8_t http_minor;              /* of the current request */
     uint32_t listener;               /* index of the listener in the snapshot */
+    struct or_timer timer;           /* idle (no stream) or request-headers / request timeouts */
+    struct or_list link;             /* in wctx->dconns */
     uint64_t start_us;               /* accept time, for downstream_cx_length_ms */
-    bool rq_counted;                 /* downstream_rq_active counts the current stream */
     struct or_deferred deferred;
 };
 
@@ -81,15 +83,16 @@ static const struct or_h1_callbacks parser_cbs = {
     .on_message_complete = on_msg_complete,
 };
 
+static void on_timer(struct or_timer *t);
+
 static void arm_timer(struct dconn *d, uint64_t ms)
 {
     /* A closed connection's memory goes at the end of the turn: its timer must stay off. */
     if (ms == 0 || (d->flags & DC_F_DEAD)) {
-        event_del(&d->timer);
+        or_timer_disarm(&d->timer);
         return;
     }
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(&d->timer, &tv);
+    or_timer_arm(d->conn->worker, &d->timer, ms, on_timer);
 }
 
 /* Parsers are per request, not per connection: an idle keep-alive connection holds none. They are
@@ -198,14 +201,14 @@ static void log_stream(struct dconn *d, struct or_stream *s)
         .local_reply_body = or_str_cstr(s->local_reply_body),
     };
     for (unsigned i = 0; i < cfg->n_access_logs; i++)
-        or_access_log_record(cfg->access_logs[i], d->w->id, &info);
+        or_access_log_record(cfg->access_logs[i], d->conn->worker->id, &info);
 }
 
 static void count_stream_end(struct dconn *d, struct or_stream *s)
 {
-    if (!d->rq_counted)
+    if (!(d->flags & DC_F_RQ_COUNTED))
         return;
-    d->rq_counted = false;
+    d->flags &= ~DC_F_RQ_COUNTED;
     or_wctx_streams_add(d->wctx, -1);
     struct or_stats_shard *sh = d->wctx->sh;
     const struct or_http_stats *hs = &d->cfg->stats;
@@ -226,7 +229,7 @@ static void destroy_stream(struct dconn *d)
     log_stream(d, s);
     if (!((s->flags & OR_STREAM_F_ENCODE_END) && (s->flags & OR_STREAM_F_DECODE_END)))
         or_stream_abort(s);
-    or_worker_defer(d->w, &s->deferred, free_stream, s);
+    or_worker_defer(d->conn->worker, &s->deferred, free_stream, s);
 }
 
 static void dconn_close(struct dconn *d, bool flush)
@@ -234,7 +237,7 @@ static void dconn_close(struct dconn *d, bool flush)
     if (d->flags & DC_F_DEAD)
         return;
     d->flags |= DC_F_DEAD;
-    event_del(&d->timer);
+    or_timer_disarm(&d->timer);
     {
         struct or_stats_shard *sh = d->wctx->sh;
         const struct or_http_stats *hs = &d->cfg->stats;
@@ -258,10 +261,8 @@ static void dconn_close(struct dconn *d, bool flush)
         or_conn_close(d->conn);
     /* The conn may still linger to flush; it no longer calls back into us. */
     or_conn_set_handler(d->conn, &dconn_handler, NULL);
-    or_worker_defer(d->w, &d->deferred, free_dconn, d);
+    or_worker_defer(d->conn->worker, &d->deferred, free_dconn, d);
 }
-
-static void on_timer(evutil_socket_t fd, short what, void *arg);
 
 void or_hcm_h1_accept(struct or_worker *w, struct or_wctx *wctx, const struct or_hcm_config *cfg,
                       uint32_t listener, int fd, const struct sockaddr *peer, socklen_t peerlen)
@@ -271,7 +272,6 @@ void or_hcm_h1_accept(struct or_worker *w, struct or_wctx *wctx, const struct or
         close(fd);
         return;
     }
-    d->w = w;
     d->wctx = wctx;
     d->cfg = cfg;
     d->listener = listener;
@@ -282,7 +282,7 @@ void or_hcm_h1_accept(struct or_worker *w, struct or_wctx *wctx, const struct or
         return;
     }
     or_conn_set_buffer_limit(d->conn, cfg->buffer_limit);
-    evtimer_assign(&d->timer, w->base, on_timer, d);
+    or_timer_init(&d->timer);
     arm_timer(d, cfg->idle_timeout_ms);
     d->start_us = or_time_us();
     struct or_stats_shard *sh = wctx->sh;
@@ -303,7 +303,7 @@ void or_hcm_h1_drain(struct or_wctx *wctx)
         struct dconn *d = OR_CONTAINER_OF(it, struct dconn, link);
         it = it->next;
         /* Idle, or still reading a request head: nothing accepted to finish. */
-        if (wctx->draining[d->listener] && !d->rq_counted)
+        if (wctx->draining[d->listener] && !(d->flags & DC_F_RQ_COUNTED))
             dconn_close(d, true);
     }
 }
@@ -341,12 +341,12 @@ static struct or_stream *new_stream(struct dconn *d)
     if (s != NULL) {
         wc->free_streams = s->next_free;
         wc->n_free_streams--;
-        or_stream_reinit(s, d->w, wc, d->cfg, &h1_stream_codec, d);
+        or_stream_reinit(s, d->conn->worker, wc, d->cfg, &h1_stream_codec, d);
     } else {
         s = malloc(sizeof(*s));
         if (s == NULL)
             return NULL;
-        or_stream_init(s, d->w, wc, d->cfg, &h1_stream_codec, d);
+        or_stream_init(s, d->conn->worker, wc, d->cfg, &h1_stream_codec, d);
     }
     d->stream = s;
     d->flags &= ~(DC_F_CHUNKED | DC_F_CLOSE_DELIMITED | DC_F_NO_BODY | DC_F_WATERMARK |
@@ -372,7 +372,7 @@ static void stream_done(struct dconn *d)
         /* Answered before the request finished arriving: the rest of it cannot be framed away
          * safely, so this connection ends here (Envoy does the same on HTTP/1). */
         d->flags |= DC_F_CLOSE;
-    } else if (evbuffer_get_length(d->conn->in) == 0) {
+    } else if (or_conn_in_len(d->conn) == 0) {
         /* Whole request read, nothing more sent: closing needs no lingering read. */
         d->flags |= DC_F_CLEAN_END;
     }
@@ -388,7 +388,7 @@ static void stream_done(struct dconn *d)
     }
     /* The next request, pipelined or not, gets a fresh parser. */
     parser_put(d);
-    if (evbuffer_get_length(d->conn->in) > 0)
+    if (or_conn_in_len(d->conn) > 0)
         dispatch(d);
 }
 
@@ -426,8 +426,8 @@ static void add_forwarding_headers(struct dconn *d, struct or_stream *s)
         .remote = (const struct sockaddr *)&d->conn->peer,
         .local = d->cfg->use_remote_address ? or_conn_local_addr(d->conn) : NULL,
         .tls = false,
-        .rand1 = or_worker_rand(d->w),
-        .rand2 = or_worker_rand(d->w),
+        .rand1 = or_worker_rand(d->conn->worker),
+        .rand2 = or_worker_rand(d->conn->worker),
     };
     or_forwarding_mutate_request(&s->req, d->cfg, &fc);
 }
@@ -480,9 +480,9 @@ static int on_msg_headers(void *ctx, struct or_h1_msg *msg)
     or_counter_inc(d->wctx->sh, d->cfg->stats.downstream_rq_total);
     or_counter_inc(d->wctx->sh, d->cfg->stats.downstream_rq_http1_total);
     or_gauge_inc(d->wctx->sh, d->cfg->stats.downstream_rq_active);
-    d->rq_counted = true;
+    d->flags |= DC_F_RQ_COUNTED;
     or_wctx_streams_add(d->wctx, 1); /* in flight: shutdown waits for it */
-    d->http_minor = msg->http_minor;
+    d->http_minor = (uint8_t)msg->http_minor;
     if (!msg->keep_alive)
         d->flags |= DC_F_CLOSE;
     const struct or_str *method = or_headers_get(&s->req, ":method");
@@ -503,7 +503,9 @@ static int on_msg_headers(void *ctx, struct or_h1_msg *msg)
         /* Envoy answers 100-continue itself and does not forward Expect (proxy_100_continue off).
          */
         or_headers_remove(&s->req, "expect");
-        evbuffer_add(d->conn->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        struct evbuffer *out = or_conn_out(d->conn);
+        if (out != NULL)
+            evbuffer_add(out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
         or_conn_flush_soon(d->conn);
     }
     strip_hop_by_hop(&s->req, true);
@@ -555,7 +557,7 @@ static int on_msg_complete(void *ctx)
         arm_timer(d, d->cfg->stream_idle_timeout_ms);
     if (d->flags & DC_F_REQ_BODY) {
         d->flags &= ~DC_F_REQ_BODY;
-        or_stream_decode_data(s, d->w->empty, true);
+        or_stream_decode_data(s, d->conn->worker->empty, true);
     } else {
         s->flags |= OR_STREAM_F_DECODE_END;
     }
@@ -568,7 +570,7 @@ static void dispatch(struct dconn *d)
 {
     while (!(d->flags & DC_F_DEAD)) {
         if (d->stream == NULL) {
-            if (evbuffer_get_length(d->conn->in) == 0)
+            if (or_conn_in_len(d->conn) == 0)
                 return;
             if (new_stream(d) == NULL) {
                 dconn_close(d, false);
@@ -578,7 +580,9 @@ static void dispatch(struct dconn *d)
             return;
         }
         d->flags |= DC_F_IN_DISPATCH;
-        int r = or_h1_parser_dispatch(d->parser, d->conn->in);
+        /* No input buffer means nothing to parse: the always-empty one stands in. */
+        struct evbuffer *in = d->conn->in != NULL ? d->conn->in : d->conn->worker->empty;
+        int r = or_h1_parser_dispatch(d->parser, in);
         d->flags &= ~DC_F_IN_DISPATCH;
         if (d->flags & DC_F_DEAD)
             return;
@@ -640,9 +644,9 @@ static void on_conn_event(struct or_conn *c, void *ctx, enum or_conn_event ev)
     dconn_close(d, false);
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_timer(struct or_timer *t)
 {
-    struct dconn *d = arg;
+    struct dconn *d = OR_CONTAINER_OF(t, struct dconn, timer);
     struct or_stream *s = d->stream;
     if (s == NULL) {
         dconn_close(d, false); /* idle timeout */
@@ -698,7 +702,9 @@ static void codec_encode_headers(void *ctx, struct or_stream *s, struct or_heade
     else if (d->http_minor == 0)
         or_headers_add_ref(h, OR_STR_LIT("connection"), OR_STR_LIT("keep-alive"));
     unsigned flags = (end ? OR_H1_ENC_END_STREAM : 0) | (head ? OR_H1_ENC_HEAD : 0);
-    int body = or_h1_encode_response_head(d->conn->out, status, h, d->http_minor, flags);
+    struct evbuffer *out = or_conn_out(d->conn);
+    int body =
+        out != NULL ? or_h1_encode_response_head(out, status, h, d->http_minor, flags) : OR_ENOMEM;
     if (body < 0) {
         or_log_debug("http", "cannot encode response head: %s", or_strerror(body));
         or_stream_reset(s, "codec_error", OR_RF_LR);
@@ -729,15 +735,21 @@ static void check_watermark(struct dconn *d, struct or_stream *s)
 static void codec_encode_data(void *ctx, struct or_stream *s, struct evbuffer *b, bool end)
 {
     struct dconn *d = ctx;
+    struct evbuffer *out = NULL;
+    if (!(d->flags & DC_F_NO_BODY) && (out = or_conn_out(d->conn)) == NULL) {
+        evbuffer_drain(b, evbuffer_get_length(b));
+        or_stream_reset(s, "oom", OR_RF_LR);
+        return;
+    }
     if (d->flags & DC_F_NO_BODY) {
         evbuffer_drain(b, evbuffer_get_length(b));
     } else if (d->flags & DC_F_CHUNKED) {
         if (evbuffer_get_length(b) > 0)
-            or_h1_encode_chunk(d->conn->out, b);
+            or_h1_encode_chunk(out, b);
         if (end)
-            or_h1_encode_last_chunk(d->conn->out, NULL);
+            or_h1_encode_last_chunk(out, NULL);
     } else {
-        evbuffer_add_buffer(d->conn->out, b);
+        evbuffer_add_buffer(out, b);
     }
     or_conn_flush_soon(d->conn);
     if (d->flags & DC_F_DEAD)
@@ -754,8 +766,10 @@ static void codec_encode_data(void *ctx, struct or_stream *s, struct evbuffer *b
 static void codec_encode_trailers(void *ctx, struct or_stream *s, struct or_headers *t)
 {
     struct dconn *d = ctx;
-    if ((d->flags & DC_F_CHUNKED) && !(d->flags & DC_F_NO_BODY))
-        or_h1_encode_last_chunk(d->conn->out, t);
+    struct evbuffer *out;
+    if ((d->flags & DC_F_CHUNKED) && !(d->flags & DC_F_NO_BODY) &&
+        (out = or_conn_out(d->conn)) != NULL)
+        or_h1_encode_last_chunk(out, t);
     or_conn_flush_soon(d->conn);
     if (!(d->flags & DC_F_DEAD))
         maybe_done(d);

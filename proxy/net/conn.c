@@ -25,16 +25,76 @@ static void on_readable(evutil_socket_t fd, short what, void *arg);
 static void on_writable(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
-/* Arms the connection's timer, making it on first use. 0 or OR_ENOMEM. */
+/* Arms the connection's timer, taking one from the worker's cache on first use. 0 or OR_ENOMEM.
+ */
 static int arm_timer(struct or_conn *c, uint32_t ms)
 {
     if (c->timer == NULL) {
-        c->timer = evtimer_new(c->worker->base, on_timer, c);
+        c->timer = or_worker_event_get(c->worker);
         if (c->timer == NULL)
             return OR_ENOMEM;
+        evtimer_assign(c->timer, c->worker->base, on_timer, c);
     }
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     return evtimer_add(c->timer, &tv) == 0 ? 0 : OR_ENOMEM;
+}
+
+static void drop_timer(struct or_conn *c)
+{
+    if (c->timer == NULL)
+        return;
+    event_del(c->timer);
+    or_worker_event_put(c->worker, c->timer);
+    c->timer = NULL;
+}
+
+/* The write event, taken from the worker's cache: most connections never wait to write. */
+static struct event *get_wev(struct or_conn *c)
+{
+    if (c->wev == NULL) {
+        c->wev = or_worker_event_get(c->worker);
+        if (c->wev == NULL)
+            return NULL;
+        event_assign(c->wev, c->worker->base, c->fd, EV_WRITE, on_writable, c);
+    }
+    return c->wev;
+}
+
+static void drop_wev(struct or_conn *c)
+{
+    if (c->wev == NULL)
+        return;
+    event_del(c->wev);
+    or_worker_event_put(c->worker, c->wev);
+    c->wev = NULL;
+    c->flags &= ~OR_CONN_F_WRITE_ARMED;
+}
+
+/* Arms the write event. 0 or OR_ENOMEM. */
+static int arm_write(struct or_conn *c)
+{
+    if (c->flags & OR_CONN_F_WRITE_ARMED)
+        return 0;
+    if (get_wev(c) == NULL || event_add(c->wev, NULL) != 0)
+        return OR_ENOMEM;
+    c->flags |= OR_CONN_F_WRITE_ARMED;
+    return 0;
+}
+
+struct evbuffer *or_conn_out(struct or_conn *c)
+{
+    if (c->out == NULL)
+        c->out = or_worker_buf_get(c->worker);
+    return c->out;
+}
+
+/* Gives an empty input buffer back to the worker. */
+static void release_in(struct or_conn *c)
+{
+    if (c->in != NULL && evbuffer_get_length(c->in) == 0) {
+        or_worker_buf_put(c->worker, c->in);
+        c->in = NULL;
+    }
 }
 
 void or_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
@@ -70,10 +130,6 @@ static struct or_conn *conn_alloc(struct or_worker *w, int fd, const struct or_c
     struct or_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->in = evbuffer_new();
-    c->out = evbuffer_new();
-    if (c->in == NULL || c->out == NULL)
-        goto fail;
     c->fd = fd;
     c->worker = w;
     or_turn_end_init(&c->flush, flush_queued);
@@ -81,16 +137,7 @@ static struct or_conn *conn_alloc(struct or_worker *w, int fd, const struct or_c
     c->ctx = ctx;
     or_conn_set_buffer_limit(c, 1024 * 1024);
     event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, on_readable, c);
-    event_assign(&c->wev, w->base, fd, EV_WRITE, on_writable, c);
-    c->timer = NULL; /* most connections never need one: made on demand */
     return c;
-fail:
-    if (c->in != NULL)
-        evbuffer_free(c->in);
-    if (c->out != NULL)
-        evbuffer_free(c->out);
-    free(c);
-    return NULL;
 }
 
 static void set_nodelay(int fd)
@@ -127,18 +174,26 @@ struct or_conn *or_conn_connect(struct or_worker *w, const struct sockaddr *addr
     }
     memcpy(&c->peer, addr, len < sizeof(c->peer) ? len : sizeof(c->peer));
     c->flags |= OR_CONN_F_CONNECTING;
+    if (get_wev(c) == NULL) {
+        free(c);
+        close(fd);
+        return NULL;
+    }
     int r = connect(fd, addr, len);
     if (r != 0 && errno != EINPROGRESS) {
         c->sock_err = errno;
         /* Report the failure from the loop, never from inside the caller's stack. */
         c->flags |= OR_CONN_F_EOF;
-        event_active(&c->wev, EV_WRITE, 0);
+        event_active(c->wev, EV_WRITE, 0);
         return c;
     }
-    event_add(&c->wev, NULL);
-    c->flags |= OR_CONN_F_WRITE_ARMED;
-    if (timeout_ms > 0) {
-        arm_timer(c, timeout_ms);
+    if (arm_write(c) != 0 || (timeout_ms > 0 && arm_timer(c, timeout_ms) != 0)) {
+        /* Closing from here would call back into a caller that has no connection yet. */
+        drop_wev(c);
+        drop_timer(c);
+        free(c);
+        close(fd);
+        return NULL;
     }
     return c;
 }
@@ -152,21 +207,22 @@ void or_conn_set_handler(struct or_conn *c, const struct or_conn_handler *h, voi
 void or_conn_set_buffer_limit(struct or_conn *c, uint32_t limit)
 {
     c->high_wm = limit;
-    c->low_wm = limit / 2;
 }
 
 bool or_conn_above_high_watermark(const struct or_conn *c)
 {
-    return c->high_wm != 0 && evbuffer_get_length(c->out) > c->high_wm;
+    return c->high_wm != 0 && c->out != NULL && evbuffer_get_length(c->out) > c->high_wm;
 }
 
 static void free_conn(void *obj)
 {
     struct or_conn *c = obj;
-    if (c->timer != NULL)
-        event_free(c->timer);
-    evbuffer_free(c->in);
-    evbuffer_free(c->out);
+    drop_timer(c);
+    drop_wev(c);
+    if (c->in != NULL)
+        or_worker_buf_put(c->worker, c->in);
+    if (c->out != NULL)
+        or_worker_buf_put(c->worker, c->out);
     free(c);
 }
 
@@ -177,9 +233,8 @@ void or_conn_close(struct or_conn *c)
     c->flags |= OR_CONN_F_CLOSED;
     or_turn_end_cancel(&c->flush);
     event_del(&c->rev);
-    event_del(&c->wev);
-    if (c->timer != NULL)
-        event_del(c->timer);
+    drop_wev(c);
+    drop_timer(c);
     close(c->fd);
     c->fd = -1;
     or_worker_defer(c->worker, &c->deferred, free_conn, c);
@@ -213,7 +268,10 @@ static void start_linger(struct or_conn *c)
     shutdown(c->fd, SHUT_WR);
     c->flags |= OR_CONN_F_LINGER;
     c->flags &= ~OR_CONN_F_READ_DISABLED;
-    evbuffer_drain(c->in, evbuffer_get_length(c->in));
+    if (c->in != NULL) {
+        evbuffer_drain(c->in, evbuffer_get_length(c->in));
+        release_in(c);
+    }
     if (c->flags & OR_CONN_F_EOF) {
         or_conn_close(c);
         return;
@@ -250,19 +308,26 @@ void or_conn_read_disable(struct or_conn *c, bool disable)
         if (!(c->flags & (OR_CONN_F_EOF | OR_CONN_F_CONNECTING)))
             event_add(&c->rev, NULL);
         /* Bytes read before the pause are still waiting for the owner. */
-        if (evbuffer_get_length(c->in) > 0 && c->h->on_read != NULL)
+        if (or_conn_in_len(c) > 0 && c->h->on_read != NULL)
             event_active(&c->rev, EV_READ, 0);
     }
 }
 
+/* Everything queued is written: the buffer and the write event go back to the worker. */
 static void after_write(struct or_conn *c)
 {
-    size_t left = evbuffer_get_length(c->out);
-    if (left == 0 && (c->flags & OR_CONN_F_CLOSE_AFTER_FLUSH)) {
+    if (c->out != NULL) {
+        or_worker_buf_put(c->worker, c->out);
+        c->out = NULL;
+    }
+    /* An armed event may already sit in this turn's active queue: it goes back after firing. */
+    if (!(c->flags & OR_CONN_F_WRITE_ARMED))
+        drop_wev(c);
+    if (c->flags & OR_CONN_F_CLOSE_AFTER_FLUSH) {
         start_linger(c);
         return;
     }
-    if ((c->flags & OR_CONN_F_ABOVE_HIGH) && left <= c->low_wm) {
+    if (c->flags & OR_CONN_F_ABOVE_HIGH) {
         c->flags &= ~OR_CONN_F_ABOVE_HIGH;
         if (c->h->on_drained != NULL)
             c->h->on_drained(c, c->ctx);
@@ -273,17 +338,15 @@ void or_conn_flush(struct or_conn *c)
 {
     if (c->flags & (OR_CONN_F_CLOSED | OR_CONN_F_CONNECTING | OR_CONN_F_LINGER))
         return;
-    while (evbuffer_get_length(c->out) > 0) {
+    while (c->out != NULL && evbuffer_get_length(c->out) > 0) {
         int n = evbuffer_write(c->out, c->fd);
         if (n > 0) {
             c->tx_bytes += (uint64_t)n;
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            if (!(c->flags & OR_CONN_F_WRITE_ARMED)) {
-                c->flags |= OR_CONN_F_WRITE_ARMED;
-                event_add(&c->wev, NULL);
-            }
+        /* Unless the write event cannot be had (OOM), the socket is full: wait for it. */
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) &&
+            arm_write(c) == 0) {
             if (c->high_wm != 0 && evbuffer_get_length(c->out) > c->high_wm)
                 c->flags |= OR_CONN_F_ABOVE_HIGH;
             return;
@@ -310,8 +373,7 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
         else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
             err = errno;
         c->flags &= ~(OR_CONN_F_CONNECTING | OR_CONN_F_EOF);
-        if (c->timer != NULL)
-            event_del(c->timer);
+        drop_timer(c);
         c->sock_err = err;
         if (err != 0) {
             or_conn_close(c);
@@ -344,6 +406,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 /* readv straight into reserved evbuffer space: evbuffer_read caps each call at 4 KiB. */
 static ssize_t read_some(struct or_conn *c)
 {
+    if (c->in == NULL && (c->in = or_worker_buf_get(c->worker)) == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
     struct evbuffer_iovec v[2];
     int nv = evbuffer_reserve_space(c->in, READ_CHUNK, v, 2);
     if (nv <= 0)
@@ -355,7 +421,15 @@ static ssize_t read_some(struct or_conn *c)
     }
     ssize_t n = readv(c->fd, iov, nv);
     if (n <= 0) {
+        int e = errno;
         evbuffer_commit_space(c->in, v, 0);
+        if (evbuffer_get_length(c->in) == 0) {
+            /* Still holds the reserved (empty) chain: not worth caching. Rare: the socket was
+             * readable, so this is EOF, an error or a spurious wake-up. */
+            evbuffer_free(c->in);
+            c->in = NULL;
+        }
+        errno = e;
         return n;
     }
     size_t left = (size_t)n;
@@ -404,8 +478,11 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         c->flags |= OR_CONN_F_EOF;
         event_del(&c->rev);
     }
-    if ((got || (what & EV_READ && evbuffer_get_length(c->in) > 0)) && c->h->on_read != NULL)
+    if ((got || (what & EV_READ && or_conn_in_len(c) > 0)) && c->h->on_read != NULL)
         c->h->on_read(c, c->ctx);
     if (event != 0 && !(c->flags & OR_CONN_F_CLOSED))
         c->h->on_event(c, c->ctx, (enum or_conn_event)event);
+    /* Whatever the owner consumed, the empty buffer goes back: idle connections hold none. */
+    if (!(c->flags & OR_CONN_F_CLOSED))
+        release_in(c);
 }

@@ -4,6 +4,7 @@
 #ifndef OR_NET_CONN_H
 #define OR_NET_CONN_H
 
+#include <event2/buffer.h>
 #include <event2/event_struct.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,25 +53,33 @@ enum {
     OR_CONN_F_LOCAL_KNOWN = 1 << 9, /* `local` holds the socket's address */
 };
 
+/* An idle connection holds the read event, the addresses and counters, nothing else: buffers,
+ * the write event and the timer come from per-worker caches while bytes move and go back when
+ * the connection falls quiet (issue 4: 10,000 idle keep-alive connections). */
 struct or_conn {
     int fd;
-    uint32_t flags;                  /* OR_CONN_F_* */
-    struct or_worker *worker;        /* borrowed: the thread that owns this connection */
-    struct event rev;                /* read readiness */
-    struct event wev;                /* write readiness / connect completion */
-    struct event *timer;             /* owned, made when needed: connect timeout, linger timeout */
-    struct evbuffer *in;             /* owned */
-    struct evbuffer *out;            /* owned */
+    uint32_t flags;           /* OR_CONN_F_* */
+    struct or_worker *worker; /* borrowed: the thread that owns this connection */
+    struct event rev;         /* read readiness: the one event an idle connection keeps */
+    struct event *wev;        /* owned (worker cache) while a write or a connect waits */
+    struct event *timer;      /* owned (worker cache) while needed: connect timeout, linger */
+    /* Owned, NULL while empty (worker cache). Bytes are there when on_read runs; elsewhere use
+     * or_conn_in_len(). Write through or_conn_out(), which supplies a buffer. */
+    struct evbuffer *in;
+    struct evbuffer *out;
     const struct or_conn_handler *h; /* borrowed: static vtable of the owner */
     void *ctx;                       /* borrowed: the owner */
-    uint32_t high_wm;                /* out above this: owner should stop producing */
-    uint32_t low_wm;                 /* out below this after being high: on_drained */
-    uint64_t rx_bytes, tx_bytes;     /* totals for stats and access logs */
-    int sock_err;                    /* errno of a failed connect */
-    union or_inet_addr peer;         /* remote address (IPv4/IPv6; a Unix peer is not kept) */
-    union or_inet_addr local;        /* local address: use or_conn_local_addr() */
-    struct or_deferred deferred;     /* storage for the deferred free */
-    struct or_turn_end flush;        /* queued write (or_conn_flush_soon) */
+    uint32_t high_wm; /* out above this: owner should stop producing; on_drained at half */
+    int sock_err;     /* errno of a failed connect */
+    uint64_t rx_bytes, tx_bytes; /* totals for stats and access logs */
+    union or_inet_addr peer;     /* remote address (IPv4/IPv6; a Unix peer is not kept) */
+    union or_inet_addr local;    /* local address: use or_conn_local_addr() */
+    /* A closed connection is never flushed: the queued write and the deferred free share storage
+     * (or_conn_close cancels the one before it uses the other). */
+    union {
+        struct or_turn_end flush;    /* queued write (or_conn_flush_soon) */
+        struct or_deferred deferred; /* storage for the deferred free */
+    };
 };
 
 /* Wraps an accepted, non-blocking fd. Reads start at once. NULL on OOM (fd left open). */
@@ -80,6 +89,13 @@ struct or_conn *or_conn_new_accepted(struct or_worker *w, int fd, const struct s
  * NULL on immediate failure. */
 struct or_conn *or_conn_connect(struct or_worker *w, const struct sockaddr *addr, socklen_t len,
                                 uint32_t timeout_ms, const struct or_conn_handler *h, void *ctx);
+/* Bytes waiting in c->in (0 when the connection holds no input buffer). */
+static inline size_t or_conn_in_len(const struct or_conn *c)
+{
+    return c->in != NULL ? evbuffer_get_length(c->in) : 0;
+}
+/* c->out, taken from the worker's cache when the connection holds none. NULL on OOM. */
+struct evbuffer *or_conn_out(struct or_conn *c);
 /* Changes the owner (pool hand-over). */
 void or_conn_set_handler(struct or_conn *c, const struct or_conn_handler *h, void *ctx);
 /* Sets the buffer limit: high watermark = limit, low = limit / 2 (Envoy's watermark scheme). */

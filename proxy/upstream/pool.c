@@ -162,7 +162,7 @@ void or_pool_release(struct or_uconn *uc, bool reusable)
     struct or_whost *wh = or_wcluster_whost(wc, uc->host);
     uc->requests++;
     if (!uc->connected || (uc->conn->flags & (OR_CONN_F_CLOSED | OR_CONN_F_EOF)) ||
-        evbuffer_get_length(uc->conn->in) > 0)
+        or_conn_in_len(uc->conn) > 0)
         reusable = false;
     if (wh == NULL)
         reusable = false; /* the host left the cluster */
