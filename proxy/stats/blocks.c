@@ -8,6 +8,7 @@
 #include "proxy/server/state.h"
 #include "proxy/stats/blocks.h"
 #include "proxy/stats/stats.h"
+#include "proxy/stats/stats_internal.h"
 
 struct desc {
     const char *name;
@@ -66,15 +67,12 @@ static const struct desc cluster_desc[] = {OR_STATS_CLUSTER(CL_C, CL_G, CL_H)};
 static int register_block(struct or_stats_store *st, const char *prefix, const struct desc *d,
                           size_t n, void *out)
 {
-    char name[NAME_MAX_LEN];
-    size_t plen = strlen(prefix);
+    if (strlen(prefix) + 1 > NAME_MAX_LEN / 2)
+        return OR_EINVAL;
+    /* The prefix is interned once and each suffix is a static string: no name is built. */
+    uint32_t p = or_stats__prefix(st, prefix);
     for (size_t i = 0; i < n; i++) {
-        size_t nlen = strlen(d[i].name);
-        if (plen + nlen + 1 > sizeof(name))
-            return OR_EINVAL;
-        memcpy(name, prefix, plen);
-        memcpy(name + plen, d[i].name, nlen + 1);
-        uint32_t h = or_stats_register(st, d[i].kind, name, 0);
+        uint32_t h = p != 0 ? or_stats__register_split(st, d[i].kind, p, d[i].name, 0) : 0;
         memcpy((char *)out + d[i].off, &h, sizeof(h));
     }
     return 0;
@@ -165,7 +163,9 @@ int or_stats_register_cluster(struct or_stats_store *st, const char *name,
                               struct or_cluster_stats *out)
 {
     static const char *const cat_prefix[OR_RQ_NCATEGORIES] = {"", "external.", "internal."};
-    char prefix[NAME_MAX_LEN / 2], full[NAME_MAX_LEN];
+    static const char *const cls_name[5] = {"upstream_rq_1xx", "upstream_rq_2xx", "upstream_rq_3xx",
+                                            "upstream_rq_4xx", "upstream_rq_5xx"};
+    char prefix[NAME_MAX_LEN / 2], cat[NAME_MAX_LEN / 2 + 16], stem[32];
     if (st == NULL || name == NULL || out == NULL ||
         scope_prefix(prefix, sizeof(prefix), "cluster.", name) != 0)
         return OR_EINVAL;
@@ -174,17 +174,18 @@ int or_stats_register_cluster(struct or_stats_store *st, const char *name,
         return rc;
     struct or_cluster_rq_stats *rq = &out->rq;
     for (unsigned c = 0; c < OR_RQ_NCATEGORIES; c++) {
+        snprintf(cat, sizeof(cat), "%s%s", prefix, cat_prefix[c]);
+        uint32_t p = or_stats__prefix(st, cat);
         /* upstream_rq_completed of ALL is the eager block counter (same name, same handle). */
-        snprintf(full, sizeof(full), "%s%supstream_rq_completed", prefix, cat_prefix[c]);
-        rq->completed[c] = or_stats_register(st, OR_STAT_COUNTER, full, OR_STATS_F_LAZY);
-        for (unsigned k = 0; k < 5; k++) {
-            snprintf(full, sizeof(full), "%s%supstream_rq_%uxx", prefix, cat_prefix[c], k + 1);
-            rq->cls[c][k] = or_stats_register(st, OR_STAT_COUNTER, full, OR_STATS_F_LAZY);
-        }
-        snprintf(full, sizeof(full), "%supstream_rq_", cat_prefix[c]);
-        rq->codes[c] = or_stats_counter_group(st, prefix, full, OR_RQ_CODE_FIRST, OR_RQ_CODE_COUNT);
-        snprintf(full, sizeof(full), "%s%supstream_rq_time", prefix, cat_prefix[c]);
-        rq->rq_time[c] = or_stats_register(st, OR_STAT_HISTOGRAM, full, OR_STATS_F_LAZY);
+        rq->completed[c] = or_stats__register_split(st, OR_STAT_COUNTER, p, "upstream_rq_completed",
+                                                    OR_STATS_F_LAZY);
+        for (unsigned k = 0; k < 5; k++)
+            rq->cls[c][k] =
+                or_stats__register_split(st, OR_STAT_COUNTER, p, cls_name[k], OR_STATS_F_LAZY);
+        snprintf(stem, sizeof(stem), "%supstream_rq_", cat_prefix[c]);
+        rq->codes[c] = or_stats_counter_group(st, prefix, stem, OR_RQ_CODE_FIRST, OR_RQ_CODE_COUNT);
+        rq->rq_time[c] =
+            or_stats__register_split(st, OR_STAT_HISTOGRAM, p, "upstream_rq_time", OR_STATS_F_LAZY);
     }
     return 0;
 }

@@ -174,9 +174,44 @@ static struct or_stats_hist_cell *cell_of(struct or_stats_shard *sh, uint32_t h)
     return &page[h & (OR_STATS_HIST_PAGE_CELLS - 1u)];
 }
 
+/* Whether any shard holds a sample of cell h. */
+static bool cell_has_samples(struct or_stats_store *st, uint32_t h)
+{
+    for (uint32_t i = 0; i < st->n_shards; i++) {
+        const struct or_stats_hist_cell *c = cell_of(st->shards[i], h);
+        if (atomic_load_explicit(&c->zero, memory_order_relaxed) != 0)
+            return true;
+        for (unsigned d = 0; d < OR_STATS_HIST_DECADES; d++)
+            if (atomic_load_explicit(&c->decades[d], memory_order_relaxed) != NULL)
+                return true;
+    }
+    return false;
+}
+
+void or_stats__hist_main_free(struct or_hist_main *m)
+{
+    if (m == NULL)
+        return;
+    for (unsigned d = 0; d < OR_STATS_HIST_DECADES; d++)
+        free(m->prev[d]);
+    free(m);
+}
+
 int or_stats__hist_merge(struct or_stats_store *st, struct or_stat *s)
 {
-    struct or_hist_main *m = s->hist;
+    struct or_hist_main *m = s->u.hist;
+    if (m == NULL) {
+        /* Most histograms never see a sample (a cluster's internal.upstream_rq_time...): until
+         * one does, it has no main-thread state and a merge is this look. */
+        if (!cell_has_samples(st, s->h))
+            return 0;
+        m = calloc(1, sizeof(*m));
+        if (m == NULL)
+            return OR_ENOMEM;
+        or_stats__hist_summary_empty(&m->interval);
+        or_stats__hist_summary_empty(&m->cumulative);
+        s->u.hist = m;
+    }
     struct or_hist_bin *cum = st->scratch;
     struct or_hist_bin *itv = st->scratch + OR_STATS__MAX_BINS;
     size_t nc = 0, ni = 0;

@@ -20,13 +20,17 @@
  * cumulative buckets as name_bucket{tags,le="0.5"} .. le="+Inf", then _sum (fmt {:.32g}) and
  * _count. */
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <event2/buffer.h>
 
 #include "proxy/admin/json.h"
+#include "proxy/core/str.h"
 #include "proxy/router/regex.h"
 #include "proxy/stats/stats.h"
 #include "proxy/stats/stats_internal.h"
@@ -131,37 +135,83 @@ size_t or_stats__fmt_double(double v, char *buf)
 
 struct item {
     const struct or_stat *s; /* borrowed from the store, valid during one render */
+    const char *name;        /* borrowed from the list's name scratch: full name */
+    const char *tx;          /* borrowed interned string: tag-extracted name (Prometheus only) */
     uint64_t value;          /* counter/gauge value as shown */
     bool used;
 };
 
+/* Items and their full names live in mmap'd scratch that goes back to the kernel when the render
+ * is done: a scrape of 100,000 stats leaves the heap as it found it. */
 struct list {
-    struct item *v; /* owned */
+    struct item *v; /* owned (big_alloc), cap items */
     size_t n;
+    size_t cap;
+    char *names; /* owned (big_alloc), names_cap bytes */
+    size_t names_cap;
 };
 
-static int collect(struct or_stats_store *st, const struct or_stats_render_opts *o, bool counters,
-                   bool gauges, bool histograms, struct list *out)
+static void list_free(struct list *l)
 {
-    out->v = NULL;
-    out->n = 0;
-    if (st->nstats == 0)
-        return 0;
-    out->v = malloc(st->nstats * sizeof(*out->v));
-    if (out->v == NULL)
-        return OR_ENOMEM;
+    or_stats__big_free(l->v, l->cap * sizeof(*l->v));
+    or_stats__big_free(l->names, l->names_cap);
+    memset(l, 0, sizeof(*l));
+}
+
+static bool kind_wanted(const struct or_stat *s, bool counters, bool gauges, bool histograms)
+{
+    return (s->kind == OR_STAT_COUNTER && counters) || (s->kind == OR_STAT_GAUGE && gauges) ||
+           (s->kind == OR_STAT_HISTOGRAM && histograms);
+}
+
+/* `tags`: extract the tags of every selected stat (Prometheus). */
+static int collect(struct or_stats_store *st, const struct or_stats_render_opts *o, bool counters,
+                   bool gauges, bool histograms, bool tags, struct list *out)
+{
+    memset(out, 0, sizeof(*out));
+    /* Upper bounds: scratch pages that are never written cost nothing. */
+    size_t n = 0, bytes = 0;
     for (size_t i = 0; i < st->nstats; i++) {
         const struct or_stat *s = &st->stats[i];
-        if ((s->kind == OR_STAT_COUNTER && !counters) || (s->kind == OR_STAT_GAUGE && !gauges) ||
-            (s->kind == OR_STAT_HISTOGRAM && !histograms))
+        if (kind_wanted(s, counters, gauges, histograms)) {
+            n++;
+            bytes += or_stats__name_len(st, s) + 1;
+        }
+    }
+    if (n == 0)
+        return 0;
+    out->v = or_stats__big_alloc(n * sizeof(*out->v));
+    out->names = or_stats__big_alloc(bytes);
+    if (out->v == NULL || out->names == NULL) {
+        or_stats__big_free(out->v, n * sizeof(*out->v));
+        or_stats__big_free(out->names, bytes);
+        memset(out, 0, sizeof(*out));
+        return OR_ENOMEM;
+    }
+    out->cap = n;
+    out->names_cap = bytes;
+    char *np = out->names;
+    for (size_t i = 0; i < st->nstats; i++) {
+        struct or_stat *s = &st->stats[i];
+        if (!kind_wanted(s, counters, gauges, histograms))
             continue;
-        struct item it = {s, 0, false};
+        struct item it = {s, np, NULL, 0, false};
         if (!or_stats__visible(st, s, &it.used, &it.value))
             continue;
         if (o->used_only && !it.used)
             continue;
-        if (o->filter != NULL && !or_regex_partial_match(o->filter, s->name, strlen(s->name)))
+        size_t len = or_stats__name_len(st, s);
+        or_stats__name(st, s, np);
+        if (o->filter != NULL && !or_regex_partial_match(o->filter, np, len))
             continue;
+        if (tags) {
+            if (or_stats__ensure_tags(st, s) != 0) {
+                list_free(out);
+                return OR_ENOMEM;
+            }
+            it.tx = or_stats__str(st, s->tx)->s;
+        }
+        np += len + 1;
         out->v[out->n++] = it;
     }
     return 0;
@@ -169,61 +219,206 @@ static int collect(struct or_stats_store *st, const struct or_stats_render_opts 
 
 static int by_name(const void *a, const void *b)
 {
-    return strcmp(((const struct item *)a)->s->name, ((const struct item *)b)->s->name);
+    return strcmp(((const struct item *)a)->name, ((const struct item *)b)->name);
 }
 
-/* Envoy's SymbolTable::lessThan: token by token, a name with fewer tokens first on a tie. */
+/* Envoy's SymbolTable::lessThan: token by token, a name with fewer tokens first on a tie. One
+ * pass: at the first difference, a token that ended ('.' or the end) is the shorter one. */
 static int token_cmp(const char *a, const char *b)
 {
-    for (;;) {
-        const char *ea = strchr(a, '.'), *eb = strchr(b, '.');
-        size_t la = ea ? (size_t)(ea - a) : strlen(a);
-        size_t lb = eb ? (size_t)(eb - b) : strlen(b);
-        int c = memcmp(a, b, la < lb ? la : lb);
-        if (c != 0)
-            return c;
-        if (la != lb)
-            return la < lb ? -1 : 1;
-        if (ea == NULL || eb == NULL)
-            return (ea != NULL) - (eb != NULL);
-        a = ea + 1;
-        b = eb + 1;
+    for (;; a++, b++) {
+        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
+        if (ca == cb) {
+            if (ca == '\0')
+                return 0;
+            continue;
+        }
+        bool ea = ca == '.' || ca == '\0', eb = cb == '.' || cb == '\0';
+        if (ea && eb)
+            return ca == '\0' ? -1 : 1; /* same token, one name has no more */
+        if (ea)
+            return -1;
+        if (eb)
+            return 1;
+        return ca < cb ? -1 : 1;
     }
 }
 
 static int by_group(const void *a, const void *b)
 {
-    const struct or_stat *x = ((const struct item *)a)->s, *y = ((const struct item *)b)->s;
-    int c = token_cmp(x->tx_name, y->tx_name);
+    const struct item *x = a, *y = b;
+    /* Interned: the same tag-extracted name is the same pointer. */
+    int c = x->tx == y->tx ? 0 : token_cmp(x->tx, y->tx);
     return c != 0 ? c : token_cmp(x->name, y->name);
+}
+
+/* ---- output ---- */
+
+/* The output is written into mmap'd blocks that the evbuffer references and unmaps once sent:
+ * megabytes of /stats output never pass through the malloc heap, so idle RSS is the same before
+ * and after a scrape. */
+#define WBLOCK (1u << 20)
+
+struct wbuf {
+    struct evbuffer *out; /* borrowed */
+    char *blk;            /* owned (big_alloc, WBLOCK bytes) until handed to out, NULL = none */
+    size_t used;
+    int err;
+};
+
+static void unmap_block(const void *data, size_t len, void *extra)
+{
+    or_stats__big_free((void *)(uintptr_t)data, WBLOCK);
+}
+
+static void w_flush(struct wbuf *w)
+{
+    if (w->blk == NULL || w->used == 0)
+        return;
+    if (evbuffer_add_reference(w->out, w->blk, w->used, unmap_block, NULL) != 0) {
+        or_stats__big_free(w->blk, WBLOCK);
+        w->err = OR_ENOMEM;
+    }
+    w->blk = NULL;
+    w->used = 0;
+}
+
+/* Room for n more bytes in the current block (false: write straight to the evbuffer). */
+static bool w_room(struct wbuf *w, size_t n)
+{
+    if (w->blk != NULL && w->used + n <= WBLOCK)
+        return true;
+    w_flush(w);
+    if (n > WBLOCK)
+        return false;
+    w->blk = or_stats__big_alloc(WBLOCK);
+    return w->blk != NULL;
+}
+
+static void w_add(struct wbuf *w, const char *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (!w_room(w, n)) {
+        if (evbuffer_add(w->out, p, n) != 0)
+            w->err = OR_ENOMEM;
+        return;
+    }
+    memcpy(w->blk + w->used, p, n);
+    w->used += n;
+}
+
+__attribute__((format(printf, 2, 3))) static void w_printf(struct wbuf *w, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        w->err = OR_ENOMEM;
+        return;
+    }
+    if ((size_t)n < sizeof(buf)) {
+        w_add(w, buf, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (big == NULL) {
+        w->err = OR_ENOMEM;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    w_add(w, big, (size_t)n);
+    free(big);
+}
+
+/* Hands the last block over; returns rc, or OR_ENOMEM if any write failed. */
+static int w_finish(struct wbuf *w, int rc)
+{
+    w_flush(w);
+    return rc != 0 ? rc : w->err;
+}
+
+/* Merge sort with mmap'd scratch: glibc's qsort would malloc a copy of the array (megabytes),
+ * and freeing it raises malloc's mmap threshold so that later frees stay in the heap. */
+typedef int (*item_cmp_cb)(const void *a, const void *b);
+
+static void merge_runs(const struct item *a, size_t na, const struct item *b, size_t nb,
+                       struct item *out, item_cmp_cb cmp)
+{
+    size_t i = 0, j = 0, k = 0;
+    while (i < na && j < nb)
+        out[k++] = cmp(&b[j], &a[i]) < 0 ? b[j++] : a[i++];
+    while (i < na)
+        out[k++] = a[i++];
+    while (j < nb)
+        out[k++] = b[j++];
+}
+
+static void sort_items(struct item *v, size_t n, item_cmp_cb cmp)
+{
+    enum { RUN = 16 };
+    if (n < 2)
+        return;
+    struct item *tmp = or_stats__big_alloc(n * sizeof(*tmp));
+    if (tmp == NULL) {
+        qsort(v, n, sizeof(*v), cmp);
+        return;
+    }
+    for (size_t s = 0; s < n; s += RUN) {
+        size_t e = s + RUN < n ? s + RUN : n;
+        for (size_t i = s + 1; i < e; i++) {
+            struct item x = v[i];
+            size_t j = i;
+            for (; j > s && cmp(&x, &v[j - 1]) < 0; j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+    }
+    struct item *src = v, *dst = tmp;
+    for (size_t w = RUN; w < n; w *= 2) {
+        for (size_t i = 0; i < n; i += 2 * w) {
+            size_t na = i + w < n ? w : n - i;
+            size_t nb = i + na < n ? (i + na + w < n ? w : n - i - na) : 0;
+            merge_runs(src + i, na, src + i + na, nb, dst + i, cmp);
+        }
+        struct item *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof(*v));
+    or_stats__big_free(tmp, n * sizeof(*tmp));
 }
 
 /* ---- text ---- */
 
-static void add_num(struct evbuffer *out, double v)
+static void add_num(struct wbuf *out, double v)
 {
     char buf[48];
     size_t n = or_stats__fmt_double(v, buf);
-    evbuffer_add(out, buf, n);
+    w_add(out, buf, n);
 }
 
-static void text_histogram(struct evbuffer *out, const struct or_stat *s,
-                           enum or_stats_hist_mode mode)
+static void text_histogram(struct wbuf *out, const struct item *it, enum or_stats_hist_mode mode)
 {
-    const struct or_hist_main *m = s->hist;
-    evbuffer_add(out, s->name, strlen(s->name));
+    const struct or_hist_main *m = or_stats__hist_of(it->s);
+    w_add(out, it->name, strlen(it->name));
     if (!m->used) {
-        evbuffer_add(out, ": No recorded values\n", 21);
+        w_add(out, ": No recorded values\n", 21);
         return;
     }
-    evbuffer_add(out, ": ", 2);
+    w_add(out, ": ", 2);
     if (mode == OR_STATS_HIST_SUMMARY) {
         for (unsigned i = 0; i < OR_STATS_NQUANTILES; i++) {
-            evbuffer_add_printf(out, "%sP%s(", i ? " " : "", or_stats__quantile_labels[i]);
+            w_printf(out, "%sP%s(", i ? " " : "", or_stats__quantile_labels[i]);
             add_num(out, m->interval.q[i]);
-            evbuffer_add(out, ",", 1);
+            w_add(out, ",", 1);
             add_num(out, m->cumulative.q[i]);
-            evbuffer_add(out, ")", 1);
+            w_add(out, ")", 1);
         }
     } else {
         for (unsigned i = 0; i < OR_STATS_NBUCKETS; i++) {
@@ -232,100 +427,156 @@ static void text_histogram(struct evbuffer *out, const struct or_stat *s,
                 iv -= m->interval.buckets[i - 1];
                 cv -= m->cumulative.buckets[i - 1];
             }
-            evbuffer_add_printf(out, "%sB%g(%llu,%llu)", i ? " " : "", or_stats__buckets[i],
-                                (unsigned long long)iv, (unsigned long long)cv);
+            w_printf(out, "%sB%g(%llu,%llu)", i ? " " : "", or_stats__buckets[i],
+                     (unsigned long long)iv, (unsigned long long)cv);
         }
     }
-    evbuffer_add(out, "\n", 1);
+    w_add(out, "\n", 1);
 }
 
 /* ---- JSON ---- */
 
-static void json_num(struct evbuffer *out, double v)
+static void json_num(struct wbuf *out, double v)
 {
     if (isnan(v)) {
-        evbuffer_add(out, "null", 4);
+        w_add(out, "null", 4);
         return;
     }
     char buf[48];
     size_t n = or_stats__fmt_double(v, buf);
-    evbuffer_add(out, buf, n);
+    w_add(out, buf, n);
 }
 
-static void json_name(struct evbuffer *out, const char *name)
+static void json_name(struct wbuf *out, const char *name)
 {
-    evbuffer_add(out, "\"", 1);
-    or_json_escape(out, name, strlen(name), 0);
-    evbuffer_add(out, "\"", 1);
+    size_t len = strlen(name), i = 0;
+    while (i < len && (unsigned char)name[i] >= 0x20 && (unsigned char)name[i] < 0x7f &&
+           name[i] != '"' && name[i] != '\\')
+        i++;
+    w_add(out, "\"", 1);
+    if (i == len) {
+        w_add(out, name, len);
+    } else {
+        /* Rare: the admin's escaper, through a temporary buffer. */
+        struct evbuffer *tmp = evbuffer_new();
+        if (tmp == NULL) {
+            out->err = OR_ENOMEM;
+            return;
+        }
+        or_json_escape(tmp, name, len, 0);
+        size_t n = evbuffer_get_length(tmp);
+        w_add(out, (const char *)evbuffer_pullup(tmp, (ssize_t)n), n);
+        evbuffer_free(tmp);
+    }
+    w_add(out, "\"", 1);
 }
 
-static void json_histograms(struct evbuffer *out, const struct list *h,
-                            enum or_stats_hist_mode mode)
+static void json_histograms(struct wbuf *out, const struct list *h, enum or_stats_hist_mode mode)
 {
     if (mode == OR_STATS_HIST_SUMMARY) {
-        evbuffer_add_printf(out, "{\"histograms\":{\"supported_quantiles\":[");
+        w_printf(out, "{\"histograms\":{\"supported_quantiles\":[");
         for (unsigned i = 0; i < OR_STATS_NQUANTILES; i++)
-            evbuffer_add_printf(out, "%s%s", i ? "," : "", or_stats__quantile_labels[i]);
-        evbuffer_add_printf(out, "],\"computed_quantiles\":[");
+            w_printf(out, "%s%s", i ? "," : "", or_stats__quantile_labels[i]);
+        w_printf(out, "],\"computed_quantiles\":[");
         for (size_t k = 0; k < h->n; k++) {
-            const struct or_hist_main *m = h->v[k].s->hist;
-            evbuffer_add_printf(out, "%s{\"name\":", k ? "," : "");
-            json_name(out, h->v[k].s->name);
-            evbuffer_add_printf(out, ",\"values\":[");
+            const struct or_hist_main *m = or_stats__hist_of(h->v[k].s);
+            w_printf(out, "%s{\"name\":", k ? "," : "");
+            json_name(out, h->v[k].name);
+            w_printf(out, ",\"values\":[");
             for (unsigned i = 0; i < OR_STATS_NQUANTILES; i++) {
-                evbuffer_add_printf(out, "%s{\"cumulative\":", i ? "," : "");
+                w_printf(out, "%s{\"cumulative\":", i ? "," : "");
                 json_num(out, m->cumulative.q[i]);
-                evbuffer_add_printf(out, ",\"interval\":");
+                w_printf(out, ",\"interval\":");
                 json_num(out, m->interval.q[i]);
-                evbuffer_add(out, "}", 1);
+                w_add(out, "}", 1);
             }
-            evbuffer_add(out, "]}", 2);
+            w_add(out, "]}", 2);
         }
-        evbuffer_add(out, "]}}", 3);
+        w_add(out, "]}}", 3);
         return;
     }
-    evbuffer_add_printf(out, "{\"histograms\":[");
+    w_printf(out, "{\"histograms\":[");
     for (size_t k = 0; k < h->n; k++) {
-        const struct or_hist_main *m = h->v[k].s->hist;
-        evbuffer_add_printf(out, "%s{\"name\":", k ? "," : "");
-        json_name(out, h->v[k].s->name);
-        evbuffer_add_printf(out, ",\"buckets\":[");
+        const struct or_hist_main *m = or_stats__hist_of(h->v[k].s);
+        w_printf(out, "%s{\"name\":", k ? "," : "");
+        json_name(out, h->v[k].name);
+        w_printf(out, ",\"buckets\":[");
         for (unsigned i = 0; i < OR_STATS_NBUCKETS; i++) {
             uint64_t iv = m->interval.buckets[i], cv = m->cumulative.buckets[i];
             if (mode == OR_STATS_HIST_DISJOINT && i > 0) {
                 iv -= m->interval.buckets[i - 1];
                 cv -= m->cumulative.buckets[i - 1];
             }
-            evbuffer_add_printf(out, "%s{\"upper_bound\":", i ? "," : "");
+            w_printf(out, "%s{\"upper_bound\":", i ? "," : "");
             json_num(out, or_stats__buckets[i]);
-            evbuffer_add_printf(out, ",\"interval\":%llu,\"cumulative\":%llu}",
-                                (unsigned long long)iv, (unsigned long long)cv);
+            w_printf(out, ",\"interval\":%llu,\"cumulative\":%llu}", (unsigned long long)iv,
+                     (unsigned long long)cv);
         }
-        evbuffer_add(out, "]}", 2);
+        w_add(out, "]}", 2);
     }
-    evbuffer_add(out, "]}", 2);
+    w_add(out, "]}", 2);
 }
 
 /* ---- Prometheus ---- */
 
-static void prom_sanitized(struct evbuffer *out, const char *s)
+/* Per-render text that many lines repeat: "envoy_<sanitized tag-extracted name>" once per group,
+ * and the label text of each tag set once (a cluster's ~100 stats and a histogram's 22 lines
+ * share it). Kept in one mmap'd buffer, addressed by offsets since it may move as it grows. */
+struct prom {
+    const struct or_stats_store *st; /* borrowed */
+    char *buf;                       /* owned (mmap) */
+    size_t used;
+    size_t cap;
+    uint32_t *tag_off; /* owned (big_alloc): per tag set id, UINT32_MAX = not rendered yet */
+    uint32_t *tag_len; /* borrowed: tag_off + ntagsets */
+    size_t ntagsets;
+    int err;
+};
+
+static bool pb_reserve(struct prom *pr, size_t more)
 {
-    char buf[256];
-    size_t n = 0;
-    for (; *s != '\0'; s++) {
-        char c = *s;
-        bool ok =
-            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-        buf[n++] = ok ? c : '_';
-        if (n == sizeof(buf)) {
-            evbuffer_add(out, buf, n);
-            n = 0;
-        }
+    if (pr->used + more <= pr->cap)
+        return true;
+    size_t cap = pr->cap ? pr->cap * 2 : 65536;
+    while (pr->used + more > cap)
+        cap *= 2;
+    void *p = pr->buf == NULL
+                  ? mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                  : mremap(pr->buf, pr->cap, cap, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) {
+        pr->err = OR_ENOMEM;
+        return false;
     }
-    evbuffer_add(out, buf, n);
+    pr->buf = p;
+    pr->cap = cap;
+    return true;
 }
 
-static void prom_value_escaped(struct evbuffer *out, const char *s)
+static void pb_add(struct prom *pr, const char *s, size_t n)
+{
+    if (pb_reserve(pr, n)) {
+        memcpy(pr->buf + pr->used, s, n);
+        pr->used += n;
+    }
+}
+
+/* Every character outside [a-zA-Z0-9_] becomes '_'. */
+static void pb_sanitized(struct prom *pr, const char *s)
+{
+    size_t n = strlen(s);
+    if (!pb_reserve(pr, n))
+        return;
+    char *o = pr->buf + pr->used;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        o[i] = ok ? c : '_';
+    }
+    pr->used += n;
+}
+
+static void pb_value_escaped(struct prom *pr, const char *s)
 {
     for (const char *p = s;; p++) {
         const char *esc = NULL;
@@ -337,79 +588,98 @@ static void prom_value_escaped(struct evbuffer *out, const char *s)
             esc = "\\\"";
         else if (*p != '\0')
             continue;
-        evbuffer_add(out, s, (size_t)(p - s));
+        pb_add(pr, s, (size_t)(p - s));
         if (esc == NULL)
             return;
-        evbuffer_add(out, esc, strlen(esc));
+        pb_add(pr, esc, strlen(esc));
         s = p + 1;
     }
 }
 
-/* name="value",... without braces; returns whether anything was written. */
-static bool prom_tags(struct evbuffer *out, const struct or_stat *s)
+/* name="value",... (no braces) of tag set `set`, rendered on first use. */
+static struct or_str prom_tags(struct prom *pr, uint32_t set)
 {
-    for (uint32_t i = 0; i < s->ntags; i++) {
-        if (i > 0)
-            evbuffer_add(out, ",", 1);
-        prom_sanitized(out, s->tag_names[i]);
-        evbuffer_add(out, "=\"", 2);
-        prom_value_escaped(out, s->tag_values[i]);
-        evbuffer_add(out, "\"", 1);
+    if (set >= pr->ntagsets || pr->err != 0)
+        return or_str_make("", 0);
+    if (pr->tag_off[set] == UINT32_MAX) {
+        const struct or_stats_tagset *t = &pr->st->tagsets.v[set];
+        size_t start = pr->used;
+        for (uint32_t i = 0; i < t->n; i++) {
+            if (i > 0)
+                pb_add(pr, ",", 1);
+            pb_sanitized(pr, t->names[i]);
+            pb_add(pr, "=\"", 2);
+            pb_value_escaped(pr, t->values[i]);
+            pb_add(pr, "\"", 1);
+        }
+        if (pr->err != 0 || pr->used > UINT32_MAX)
+            return or_str_make("", 0);
+        pr->tag_off[set] = (uint32_t)start;
+        pr->tag_len[set] = (uint32_t)(pr->used - start);
     }
-    return s->ntags > 0;
+    return or_str_make(pr->buf + pr->tag_off[set], pr->tag_len[set]);
 }
 
-static void prom_name(struct evbuffer *out, const struct or_stat *s, const char *suffix)
+static void prom_histogram(struct wbuf *out, struct or_str name, struct or_str tags,
+                           const struct item *it)
 {
-    evbuffer_add(out, "envoy_", 6);
-    prom_sanitized(out, s->tx_name);
-    evbuffer_add(out, suffix, strlen(suffix));
-}
-
-static void prom_histogram(struct evbuffer *out, const struct or_stat *s)
-{
-    const struct or_hist_summary *c = &s->hist->cumulative;
+    const struct or_hist_summary *c = &or_stats__hist_of(it->s)->cumulative;
     char num[64];
     for (unsigned i = 0; i <= OR_STATS_NBUCKETS; i++) {
-        prom_name(out, s, "_bucket{");
-        if (prom_tags(out, s))
-            evbuffer_add(out, ",", 1);
+        w_add(out, name.ptr, name.len);
+        w_add(out, "_bucket{", 8);
+        w_add(out, tags.ptr, tags.len);
+        if (tags.len > 0)
+            w_add(out, ",", 1);
         if (i < OR_STATS_NBUCKETS) {
             snprintf(num, sizeof(num), "%.32g", or_stats__buckets[i]);
-            evbuffer_add_printf(out, "le=\"%s\"} %llu\n", num, (unsigned long long)c->buckets[i]);
+            w_printf(out, "le=\"%s\"} %llu\n", num, (unsigned long long)c->buckets[i]);
         } else {
-            evbuffer_add_printf(out, "le=\"+Inf\"} %llu\n", (unsigned long long)c->count);
+            w_printf(out, "le=\"+Inf\"} %llu\n", (unsigned long long)c->count);
         }
     }
-    prom_name(out, s, "_sum{");
-    prom_tags(out, s);
+    w_add(out, name.ptr, name.len);
+    w_add(out, "_sum{", 5);
+    w_add(out, tags.ptr, tags.len);
     snprintf(num, sizeof(num), "%.32g", c->sum);
-    evbuffer_add_printf(out, "} %s\n", num);
-    prom_name(out, s, "_count{");
-    prom_tags(out, s);
-    evbuffer_add_printf(out, "} %llu\n", (unsigned long long)c->count);
+    w_printf(out, "} %s\n", num);
+    w_add(out, name.ptr, name.len);
+    w_add(out, "_count{", 7);
+    w_add(out, tags.ptr, tags.len);
+    w_printf(out, "} %llu\n", (unsigned long long)c->count);
 }
 
-static void prom_section(struct evbuffer *out, struct list *l, const char *type)
+static void prom_section(struct prom *pr, struct wbuf *out, struct list *l, const char *type)
 {
-    qsort(l->v, l->n, sizeof(*l->v), by_group);
-    for (size_t i = 0; i < l->n;) {
-        const struct or_stat *first = l->v[i].s;
-        evbuffer_add(out, "# TYPE ", 7);
-        prom_name(out, first, "");
-        evbuffer_add_printf(out, " %s\n", type);
+    if (l->n > 1)
+        sort_items(l->v, l->n, by_group);
+    for (size_t i = 0; i < l->n && pr->err == 0;) {
+        const struct item *first = &l->v[i];
+        size_t name_off = pr->used;
+        pb_add(pr, "envoy_", 6);
+        pb_sanitized(pr, first->tx);
+        size_t name_len = pr->used - name_off;
+        if (pr->err != 0)
+            break;
+        w_add(out, "# TYPE ", 7);
+        w_add(out, pr->buf + name_off, name_len);
+        w_printf(out, " %s\n", type);
         size_t j = i;
-        for (; j < l->n && strcmp(l->v[j].s->tx_name, first->tx_name) == 0; j++) {
-            const struct or_stat *s = l->v[j].s;
-            if (s->kind == OR_STAT_HISTOGRAM) {
-                prom_histogram(out, s);
+        for (; j < l->n && (l->v[j].tx == first->tx || strcmp(l->v[j].tx, first->tx) == 0); j++) {
+            const struct item *it = &l->v[j];
+            struct or_str tags = prom_tags(pr, it->s->tags);
+            /* After prom_tags: rendering a tag set may move the buffer. */
+            struct or_str name = or_str_make(pr->buf + name_off, name_len);
+            if (it->s->kind == OR_STAT_HISTOGRAM) {
+                prom_histogram(out, name, tags, it);
                 continue;
             }
-            prom_name(out, s, "{");
-            prom_tags(out, s);
-            evbuffer_add_printf(out, "} %llu\n", (unsigned long long)l->v[j].value);
+            w_add(out, name.ptr, name.len);
+            w_add(out, "{", 1);
+            w_add(out, tags.ptr, tags.len);
+            w_printf(out, "} %llu\n", (unsigned long long)it->value);
         }
-        evbuffer_add(out, "\n", 1);
+        w_add(out, "\n", 1);
         i = j;
     }
 }
@@ -417,8 +687,9 @@ static void prom_section(struct evbuffer *out, struct list *l, const char *type)
 /* ---- entry point ---- */
 
 int or_stats_render(struct or_stats_store *st, enum or_stats_format fmt,
-                    const struct or_stats_render_opts *opts, struct evbuffer *out)
+                    const struct or_stats_render_opts *opts, struct evbuffer *evb)
 {
+    struct wbuf wb = {evb, NULL, 0, 0}, *out = &wb;
     static const struct or_stats_render_opts all = {0};
     const struct or_stats_render_opts *o = opts != NULL ? opts : &all;
     struct list cg = {0}, h = {0};
@@ -428,56 +699,70 @@ int or_stats_render(struct or_stats_store *st, enum or_stats_format fmt,
 
     if (fmt == OR_STATS_FMT_PROMETHEUS) {
         struct list c = {0}, g = {0};
-        rc = collect(st, o, true, false, false, &c);
+        rc = collect(st, o, true, false, false, true, &c);
         if (rc == 0)
-            rc = collect(st, o, false, true, false, &g);
+            rc = collect(st, o, false, true, false, true, &g);
         if (rc == 0)
-            rc = collect(st, o, false, false, true, &h);
-        if (rc == 0) {
-            prom_section(out, &c, "counter");
-            prom_section(out, &g, "gauge");
-            prom_section(out, &h, "histogram");
+            rc = collect(st, o, false, false, true, true, &h);
+        struct prom pr = {st, NULL, 0, 0, NULL, NULL, st->tagsets.n, 0};
+        if (rc == 0 && pr.ntagsets > 0) {
+            pr.tag_off = or_stats__big_alloc(pr.ntagsets * 2 * sizeof(uint32_t));
+            if (pr.tag_off == NULL)
+                rc = OR_ENOMEM;
+            else
+                memset(pr.tag_off, 0xff, pr.ntagsets * sizeof(uint32_t));
+            pr.tag_len = pr.tag_off != NULL ? pr.tag_off + pr.ntagsets : NULL;
         }
-        free(c.v);
-        free(g.v);
-        free(h.v);
-        return rc;
+        if (rc == 0) {
+            prom_section(&pr, out, &c, "counter");
+            prom_section(&pr, out, &g, "gauge");
+            prom_section(&pr, out, &h, "histogram");
+            rc = pr.err;
+        }
+        or_stats__big_free(pr.tag_off, pr.ntagsets * 2 * sizeof(uint32_t));
+        if (pr.buf != NULL)
+            munmap(pr.buf, pr.cap);
+        list_free(&c);
+        list_free(&g);
+        list_free(&h);
+        return w_finish(out, rc);
     }
 
     bool want_c = o->type == OR_STATS_TYPE_ALL || o->type == OR_STATS_TYPE_COUNTERS;
     bool want_g = o->type == OR_STATS_TYPE_ALL || o->type == OR_STATS_TYPE_GAUGES;
     bool want_h = o->type == OR_STATS_TYPE_ALL || o->type == OR_STATS_TYPE_HISTOGRAMS;
-    rc = collect(st, o, want_c, want_g, false, &cg);
+    rc = collect(st, o, want_c, want_g, false, false, &cg);
     if (rc == 0)
-        rc = collect(st, o, false, false, want_h, &h);
+        rc = collect(st, o, false, false, want_h, false, &h);
     if (rc != 0)
         goto done;
-    qsort(cg.v, cg.n, sizeof(*cg.v), by_name);
-    qsort(h.v, h.n, sizeof(*h.v), by_name);
+    if (cg.n > 1)
+        sort_items(cg.v, cg.n, by_name);
+    if (h.n > 1)
+        sort_items(h.v, h.n, by_name);
 
     if (fmt == OR_STATS_FMT_TEXT) {
         for (size_t i = 0; i < cg.n; i++)
-            evbuffer_add_printf(out, "%s: %llu\n", cg.v[i].s->name,
-                                (unsigned long long)cg.v[i].value);
+            w_printf(out, "%s: %llu\n", cg.v[i].name, (unsigned long long)cg.v[i].value);
         for (size_t i = 0; i < h.n; i++)
-            text_histogram(out, h.v[i].s, o->hist_mode);
+            text_histogram(out, &h.v[i], o->hist_mode);
         goto done;
     }
 
-    evbuffer_add(out, "{\"stats\":[", 10);
+    w_add(out, "{\"stats\":[", 10);
     for (size_t i = 0; i < cg.n; i++) {
-        evbuffer_add_printf(out, "%s{\"name\":", i ? "," : "");
-        json_name(out, cg.v[i].s->name);
-        evbuffer_add_printf(out, ",\"value\":%llu}", (unsigned long long)cg.v[i].value);
+        w_printf(out, "%s{\"name\":", i ? "," : "");
+        json_name(out, cg.v[i].name);
+        w_printf(out, ",\"value\":%llu}", (unsigned long long)cg.v[i].value);
     }
     if (h.n > 0) {
         if (cg.n > 0)
-            evbuffer_add(out, ",", 1);
+            w_add(out, ",", 1);
         json_histograms(out, &h, o->hist_mode);
     }
-    evbuffer_add(out, "]}", 2);
+    w_add(out, "]}", 2);
 done:
-    free(cg.v);
-    free(h.v);
-    return rc;
+    list_free(&cg);
+    list_free(&h);
+    return w_finish(out, rc);
 }

@@ -30,6 +30,17 @@
  * is what registration returns for a stat rejected by stats_config.stats_matcher, on OOM, or when
  * the name exists with another kind, so recording never needs a check.
  *
+ * Main-thread memory (a 1,000-cluster config has ~100,000 stats): a stat's record is 32 bytes. Its
+ * name is two interned strings, the part up to and including the last '.' ("cluster.c7.") and the
+ * rest ("upstream_rq_total"), so a cluster's ~100 stats share one prefix and all clusters share the
+ * suffixes; the name index is one small hash table per prefix. Tag extraction (Envoy's
+ * TagProducer: a few RE2 and token matches per name) runs on first need, i.e. the first
+ * /stats/prometheus scrape or or_stats_lookup(), and its result (tag-extracted name, tag set) is
+ * interned too: the ~100 stats of a cluster share the tag set [envoy.cluster_name=c7]. A histogram
+ * gets its main-thread state (merged bins, quantiles) only when a merge first finds a sample, and
+ * a merge skips an unused histogram after one look at its cell in each shard. Tables and the
+ * render's scratch and output blocks are mmap'd, so a scrape leaves RSS where it was.
+ *
  * Histograms follow Envoy's circllhist exactly: a value v lands in the log-linear bin with two
  * significant decimal digits ([200,210) for 203, [1,1.1) for 1, a bin of its own for 0), and
  * quantiles interpolate linearly inside a bin, so identical samples print the same P0..P100 as
@@ -116,8 +127,9 @@ struct or_stats_shard *or_stats_main_shard(struct or_stats_store *st);
 /**
  * Applies bootstrap stats_config (NULL = Envoy's defaults): stats_tags, use_all_default_tags,
  * stats_matcher. Call it before registering stats: tags of stats already registered are
- * recomputed, but the matcher only affects later registrations. On error (err->path below
- * "stats_config", e.g. "stats_config.stats_tags[1].regex") the previous configuration stays.
+ * recomputed (on their next use), but the matcher only affects later registrations. On error
+ * (err->path below "stats_config", e.g. "stats_config.stats_tags[1].regex") the previous
+ * configuration stays.
  * @return 0, OR_EINVAL or OR_ENOMEM.
  */
 int or_stats_configure(struct or_stats_store *st,
@@ -128,8 +140,9 @@ int or_stats_configure(struct or_stats_store *st,
 
 /**
  * Registers (or finds) the stat `name` of `kind`. Names are used verbatim: callers sanitize the
- * variable parts with or_stats_sanitize_name(). Costs one hash lookup when it exists; otherwise
- * tag extraction (a few RE2 matches) and, every 1024 slots, a page per shard.
+ * variable parts with or_stats_sanitize_name(). Costs two string hashes and one lookup when it
+ * exists; otherwise also a 32-byte record (tags are extracted later, see above) and, every 1024
+ * slots, a page per shard.
  * @return the handle, or 0 (the sink) when rejected by the stats matcher, on OOM, or when `name`
  *         is registered with another kind.
  */
@@ -240,10 +253,10 @@ struct or_stat_info {
     enum or_stat_kind kind;
     bool used;
     uint64_t value;                /* counter/gauge value; histogram: cumulative sample count */
-    const char *tx_name;           /* borrowed until the next registration: tag-extracted name */
+    const char *tx_name;           /* borrowed (store lifetime): tag-extracted name */
     uint32_t ntags;                /* tags, in extraction order */
-    const char *const *tag_names;  /* borrowed, ntags entries */
-    const char *const *tag_values; /* borrowed, ntags entries */
+    const char *const *tag_names;  /* borrowed (store lifetime), ntags entries */
+    const char *const *tag_values; /* borrowed (store lifetime), ntags entries */
 };
 
 /**

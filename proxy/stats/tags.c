@@ -103,7 +103,8 @@ static const struct {
     {"envoy.worker_id",
      "^(?:listener\\.(?:" ADDRESS "|" TAG_VALUE
      ")\\.|server\\.|listener_manager\\.)worker_((\\d+)\\.)",
-     NULL, NULL},
+     /* not Envoy's, but a match needs this literal: it only saves an RE2 call per name */
+     "worker_", NULL},
     {"envoy.listener_address", "^listener\\.((" ADDRESS "|" TAG_VALUE ")\\.)", NULL, "admin"},
     {"envoy.rds_route_config", "^http\\." TAG_VALUE "\\.rds\\.((" ROUTE_CONFIG_NAME ")\\.)\\w+?$",
      ".rds.", NULL},
@@ -607,7 +608,7 @@ static void add_tag(struct apply_ctx *c, const struct extractor *e, struct or_st
 
 static bool run_extractor(const struct extractor *e, struct apply_ctx *c)
 {
-    if (e->substr != NULL && strstr(c->name, e->substr) == NULL)
+    if (e->substr != NULL && memmem(c->name, c->len, e->substr, strlen(e->substr)) == NULL)
         return false;
     switch (e->kind) {
     case EX_FIXED:
@@ -667,65 +668,71 @@ static void run_one(const struct extractor *e, struct apply_ctx *c)
         c->done[c->ndone++] = e->name;
 }
 
-int or_stats__tagger_apply(const struct or_stats_tagger *t, struct or_stat *s,
-                           struct or_stats_intern *interned)
+int or_stats__tagger_apply(const struct or_stats_tagger *t, struct or_stats_store *st,
+                           const char *name, size_t len, uint32_t *tx, uint32_t *tags)
 {
-    struct apply_ctx *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return OR_ENOMEM;
-    c->name = s->name;
-    c->len = strlen(s->name);
+    /* Not zeroed: only the counters need a start value. */
+    struct apply_ctx c;
+    c.name = name;
+    c.len = len;
+    c.ntokens = 0;
+    c.split = false;
+    c.overflow = false;
+    c.nranges = 0;
+    c.ntags = 0;
+    c.ndone = 0;
 
     /* Extractors without a prefix first, then those whose prefix is the first token. */
     for (size_t i = 0; t != NULL && i < t->n; i++)
         if (t->ex[i].prefix == NULL)
-            run_one(&t->ex[i], c);
-    const char *dot = strchr(c->name, '.');
+            run_one(&t->ex[i], &c);
+    const char *dot = memchr(name, '.', len);
     if (dot != NULL) {
-        struct or_str first = or_str_make(c->name, (size_t)(dot - c->name));
+        struct or_str first = or_str_make(name, (size_t)(dot - name));
         for (size_t i = 0; t != NULL && i < t->n; i++)
             if (t->ex[i].prefix != NULL && or_str_eq_lit(first, t->ex[i].prefix))
-                run_one(&t->ex[i], c);
+                run_one(&t->ex[i], &c);
     }
 
-    int rc = OR_ENOMEM;
-    char *tx = malloc(c->len + 1);
-    const char **names = calloc(c->ntags ? c->ntags : 1, sizeof(*names));
-    const char **values = calloc(c->ntags ? c->ntags : 1, sizeof(*values));
-    if (tx == NULL || names == NULL || values == NULL)
-        goto fail;
+    char buf[512];
+    char *out = len < sizeof(buf) ? buf : malloc(len + 1);
+    if (out == NULL)
+        return OR_ENOMEM;
     size_t n = 0;
-    for (size_t i = 0; i < c->len; i++) {
-        bool removed = false;
-        for (size_t r = 0; r < c->nranges && !removed; r++)
-            removed = i >= c->ranges[r].start && i < c->ranges[r].end;
-        if (!removed)
-            tx[n++] = c->name[i];
+    if (c.nranges == 0) {
+        memcpy(out, name, len);
+        n = len;
+    } else {
+        for (size_t i = 0; i < len; i++) {
+            bool removed = false;
+            for (size_t r = 0; r < c.nranges && !removed; r++)
+                removed = i >= c.ranges[r].start && i < c.ranges[r].end;
+            if (!removed)
+                out[n++] = name[i];
+        }
     }
-    tx[n] = '\0';
-    for (size_t i = 0; i < c->ntags; i++) {
-        names[i] = c->tag_names[i];
-        values[i] = or_stats__intern(interned, c->tag_values[i].ptr ? c->tag_values[i].ptr : "",
-                                     c->tag_values[i].len);
-        if (values[i] == NULL)
-            goto fail;
+    uint32_t txid = or_stats__str_intern(st, out, n);
+    if (out != buf)
+        free(out);
+    if (txid == 0)
+        return OR_ENOMEM;
+    const char *names[64], *values[64];
+    for (size_t i = 0; i < c.ntags; i++) {
+        uint32_t nid = or_stats__str_intern(st, c.tag_names[i], strlen(c.tag_names[i]));
+        uint32_t vid = or_stats__str_intern(st, c.tag_values[i].ptr ? c.tag_values[i].ptr : "",
+                                            c.tag_values[i].len);
+        if (nid == 0 || vid == 0)
+            return OR_ENOMEM;
+        /* Looked up after both interns: interning may move the id table, never the strings. */
+        names[i] = or_stats__str(st, nid)->s;
+        values[i] = or_stats__str(st, vid)->s;
     }
-    /* Swap in the new result. */
-    free(s->tx_name);
-    free(s->tag_names);
-    free(s->tag_values);
-    s->tx_name = tx;
-    s->tag_names = names;
-    s->tag_values = values;
-    s->ntags = (uint32_t)c->ntags;
-    free(c);
+    uint32_t set = or_stats__tagset_intern(st, names, values, (uint32_t)c.ntags);
+    if (set == 0)
+        return OR_ENOMEM;
+    *tx = txid;
+    *tags = set;
     return 0;
-fail:
-    free(tx);
-    free(names);
-    free(values);
-    free(c);
-    return rc;
 }
 
 /* ---- stats matcher ---- */

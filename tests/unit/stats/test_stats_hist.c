@@ -267,9 +267,14 @@ static void test_quantile_error_bounds(void **state)
 
     qsort(v, N, sizeof(*v), cmp_u64);
     const struct or_hist_main *m = NULL;
-    for (size_t i = 0; i < st->nstats; i++)
-        if (strcmp(st->stats[i].name, "latency") == 0)
-            m = st->stats[i].hist;
+    for (size_t i = 0; i < st->nstats; i++) {
+        char name[64];
+        if (or_stats__name_len(st, &st->stats[i]) >= sizeof(name))
+            continue;
+        or_stats__name(st, &st->stats[i], name);
+        if (strcmp(name, "latency") == 0)
+            m = st->stats[i].u.hist;
+    }
     assert_non_null(m);
     for (unsigned q = 0; q < OR_STATS_NQUANTILES; q++) {
         double rank = or_stats__quantiles[q] * (N - 1);

@@ -15,6 +15,8 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 
+#include "envoy/config/metrics/v3/stats.pb-c.h"
+#include "google/protobuf/wrappers.pb-c.h"
 #include "proxy/stats/blocks.h"
 #include "proxy/stats/stats.h"
 
@@ -284,6 +286,98 @@ static void test_registration(void **state)
     or_stats_store_free(st);
 }
 
+/* The compact model at scale: 500 clusters (names with dots and colons), idempotent
+ * re-registration, gauges and counters by handle, tags extracted on first need and again after a
+ * reconfiguration, names without a dot or ending in one. */
+static void test_many_clusters(void **state)
+{
+    enum { N = 500 };
+    struct or_stats_store *st = or_stats_store_new(2);
+    struct or_cluster_stats *cs = calloc(N, sizeof(*cs)), again;
+    char name[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), i % 7 == 0 ? "svc.ns%d" : "c:%d", i);
+        assert_int_equal(or_stats_register_cluster(st, name, &cs[i]), 0);
+        assert_true(cs[i].upstream_rq_total != 0 && cs[i].rq.rq_time[OR_RQ_INTERNAL] != 0);
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), i % 7 == 0 ? "svc.ns%d" : "c:%d", i);
+        assert_int_equal(or_stats_register_cluster(st, name, &again), 0);
+        assert_memory_equal(&again, &cs[i], sizeof(again));
+    }
+    struct or_stats_shard *s = or_stats_store_shard(st, 0);
+    for (int i = 0; i < N; i++) {
+        or_gauge_set_main(st, cs[i].membership_total, (uint64_t)i);
+        or_counter_add(s, cs[i].upstream_rq_total, (uint64_t)i + 1);
+    }
+    /* A counter handle is not a gauge: setting it is a no-op. */
+    or_gauge_set_main(st, cs[3].upstream_rq_total, 99);
+    or_stats_reset_counters(st);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(or_stats_gauge_value(st, cs[i].membership_total), (uint64_t)i);
+        assert_int_equal(or_stats_counter_value(st, cs[i].upstream_rq_total), 0);
+        or_counter_inc(s, cs[i].upstream_rq_total);
+        assert_int_equal(or_stats_counter_value(st, cs[i].upstream_rq_total), 1);
+    }
+
+    struct or_stat_info info;
+    assert_int_equal(or_stats_lookup(st, "cluster.c_1.upstream_rq_total", &info), 0);
+    assert_int_equal(info.value, 1);
+    assert_string_equal(info.tx_name, "cluster.upstream_rq_total");
+    assert_int_equal(info.ntags, 1);
+    assert_string_equal(info.tag_names[0], "envoy.cluster_name");
+    assert_string_equal(info.tag_values[0], "c_1");
+    /* "svc.ns7": the cluster_name extractor takes the first token only, like Envoy. */
+    assert_int_equal(or_stats_lookup(st, "cluster.svc.ns7.upstream_rq_total", &info), 0);
+    assert_string_equal(info.tx_name, "cluster.ns7.upstream_rq_total");
+    assert_string_equal(info.tag_values[0], "svc");
+    assert_int_equal(or_stats_lookup(st, "cluster.c_1.upstream_rq_tota", &info), OR_ENOTFOUND);
+    assert_int_equal(or_stats_lookup(st, "cluster.c_1.", &info), OR_ENOTFOUND);
+    assert_int_equal(or_stats_lookup(st, "nodot", &info), OR_ENOTFOUND);
+
+    /* Names without a dot, or ending with one, are names like any other. */
+    uint32_t a = or_stats_counter(st, "nodot"), b = or_stats_counter(st, "dot."),
+             c = or_stats_counter(st, "");
+    assert_true(a != 0 && b != 0 && c != 0 && a != b && b != c);
+    assert_int_equal(or_stats_counter(st, "nodot"), a);
+    assert_int_equal(or_stats_counter(st, "dot."), b);
+    assert_int_equal(or_stats_lookup(st, "dot.", &info), 0);
+    assert_string_equal(info.tx_name, "dot.");
+
+    /* Tags already extracted are recomputed after a reconfiguration. */
+    Google__Protobuf__BoolValue no = GOOGLE__PROTOBUF__BOOL_VALUE__INIT;
+    Envoy__Config__Metrics__V3__StatsConfig cfg = ENVOY__CONFIG__METRICS__V3__STATS_CONFIG__INIT;
+    cfg.use_all_default_tags = &no;
+    struct or_err_detail err = {{0}, {0}};
+    assert_int_equal(or_stats_configure(st, &cfg, &err), 0);
+    assert_int_equal(or_stats_lookup(st, "cluster.c_1.upstream_rq_total", &info), 0);
+    assert_string_equal(info.tx_name, "cluster.c_1.upstream_rq_total");
+    assert_int_equal(info.ntags, 0);
+
+    /* Unused histograms render as such; a merge gives a used one its state. */
+    or_histogram_record(s, cs[2].upstream_cx_length_ms, 7);
+    or_stats_merge(st);
+    or_stats_merge(st);
+    assert_int_equal(or_stats_lookup(st, "cluster.c_2.upstream_cx_length_ms", &info), 0);
+    assert_true(info.used);
+    assert_int_equal(info.value, 1);
+    assert_int_equal(or_stats_lookup(st, "cluster.c_4.upstream_cx_length_ms", &info), 0);
+    assert_false(info.used);
+    struct evbuffer *out = evbuffer_new();
+    struct or_stats_render_opts opts = {0};
+    opts.type = OR_STATS_TYPE_HISTOGRAMS;
+    assert_int_equal(or_stats_render(st, OR_STATS_FMT_TEXT, &opts, out), 0);
+    size_t len = evbuffer_get_length(out);
+    char *text = (char *)evbuffer_pullup(out, (ssize_t)len);
+    assert_non_null(memmem(text, len, "cluster.c_4.upstream_cx_length_ms: No recorded values\n",
+                           strlen("cluster.c_4.upstream_cx_length_ms: No recorded values\n")));
+    assert_non_null(memmem(text, len, "cluster.c_2.upstream_cx_length_ms: P0(nan,7) ",
+                           strlen("cluster.c_2.upstream_cx_length_ms: P0(nan,7) ")));
+    evbuffer_free(out);
+    free(cs);
+    or_stats_store_free(st);
+}
+
 static void test_sanitize(void **state)
 {
     static const struct {
@@ -405,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_recording_has_no_lock_prefix),
         cmocka_unit_test(test_threads_sum),
         cmocka_unit_test(test_registration),
+        cmocka_unit_test(test_many_clusters),
         cmocka_unit_test(test_sanitize),
         cmocka_unit_test(test_blocks),
     };
