@@ -10,12 +10,16 @@ extern "C" {
 #include "proxy/router/regex.h"
 
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 struct or_regex {
     re2::RE2 re;
@@ -162,4 +166,90 @@ extern "C" ssize_t or_regex_replace_all(const struct or_regex *re, const char *s
 extern "C" void or_regex_free(struct or_regex *re) noexcept
 {
     delete re;
+}
+
+struct or_regex_set {
+    re2::RE2::Set set;
+    uint32_t n = 0;
+    bool compiled = false;
+    explicit or_regex_set(const re2::RE2::Options &o) : set(o, re2::RE2::ANCHOR_BOTH)
+    {
+    }
+};
+
+extern "C" struct or_regex_set *or_regex_set_new(uint64_t max_mem) noexcept
+{
+    re2::RE2::Options opts;
+    opts.set_log_errors(false);
+    if (max_mem != 0)
+        opts.set_max_mem(static_cast<int64_t>(max_mem));
+    return new (std::nothrow) or_regex_set(opts);
+}
+
+extern "C" int or_regex_set_add(struct or_regex_set *s, const char *pattern, size_t len,
+                                struct or_err_detail *err) noexcept
+{
+    if (s->compiled) {
+        set_msg(err, "regex set already compiled");
+        return OR_EINVAL;
+    }
+    std::string why;
+    const int i = s->set.Add(re2::StringPiece(pattern, len), &why);
+    if (i < 0) {
+        set_msg(err, "%s", why.c_str());
+        return OR_EINVAL;
+    }
+    s->n++;
+    return i;
+}
+
+extern "C" int or_regex_set_compile(struct or_regex_set *s) noexcept
+{
+    if (s->compiled)
+        return 0;
+    if (!s->set.Compile())
+        return OR_ENOMEM;
+    s->compiled = true;
+    return 0;
+}
+
+extern "C" int or_regex_set_match(const struct or_regex_set *s, const char *text, size_t len,
+                                  or_regex_set_match_cb cb, void *ctx) noexcept
+{
+    if (!s->compiled)
+        return OR_ENOMEM;
+    // One vector per thread keeps matching allocation-free once warm (RE2 itself still allocates
+    // a small sparse set per call). It is moved out for the call so a callback that matches
+    // another set on this thread cannot clobber it.
+    re2::RE2::Set::ErrorInfo info;
+    info.kind = re2::RE2::Set::kNoError;
+    // A first pass without the match list: RE2 allocates its scratch set only when asked for
+    // the indices, and most inputs match no pattern of a route table.
+    if (!s->set.Match(re2::StringPiece(text, len), nullptr, &info))
+        return info.kind == re2::RE2::Set::kNoError ? 0 : OR_ENOMEM;
+    static thread_local std::vector<int> tls;
+    std::vector<int> v = std::move(tls);
+    int rc = 0;
+    if (!s->set.Match(re2::StringPiece(text, len), &v, &info)) {
+        rc = info.kind == re2::RE2::Set::kNoError ? 0 : OR_ENOMEM;
+    } else {
+        std::sort(v.begin(), v.end());
+        rc = static_cast<int>(v.size());
+        for (int i : v)
+            if (cb(ctx, static_cast<uint32_t>(i)))
+                break;
+    }
+    v.clear();
+    tls = std::move(v);
+    return rc;
+}
+
+extern "C" uint32_t or_regex_set_count(const struct or_regex_set *s) noexcept
+{
+    return s->n;
+}
+
+extern "C" void or_regex_set_free(struct or_regex_set *s) noexcept
+{
+    delete s;
 }

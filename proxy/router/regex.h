@@ -98,6 +98,53 @@ bool or_regex_check_rewrite(const struct or_regex *re, const char *rewrite, size
 /** Frees `re` (NULL is fine). */
 void or_regex_free(struct or_regex *re) OR_REGEX_NOEXCEPT;
 
+/* ---- regex sets: many full-match patterns run in one pass (RE2::Set, ANCHOR_BOTH) ---- */
+
+struct or_regex_set;
+
+/** Called with each matching pattern index, ascending; return true to stop. */
+typedef bool (*or_regex_set_match_cb)(void *ctx, uint32_t index);
+
+/**
+ * An empty set whose patterns will be matched against the whole input (safe_regex semantics).
+ * @param max_mem  RE2 memory budget for the compiled program and its DFA cache (0 = RE2's
+ *                 default, 8 MiB). The cache grows only as inputs need new states.
+ * @return NULL on OOM.
+ */
+struct or_regex_set *or_regex_set_new(uint64_t max_mem) OR_REGEX_NOEXCEPT;
+
+/**
+ * Adds a pattern (Envoy's RE2 options, as or_regex_compile()). Indices are 0, 1, ... in order of
+ * successful calls. Not after or_regex_set_compile().
+ * @return the pattern's index, OR_EINVAL with err->msg set (RE2's parse error), OR_ENOMEM.
+ */
+int or_regex_set_add(struct or_regex_set *s, const char *pattern, size_t len,
+                     struct or_err_detail *err) OR_REGEX_NOEXCEPT;
+
+/**
+ * Compiles the set; after this only or_regex_set_match() may be called.
+ * @return 0, or OR_ENOMEM when the program does not fit the memory budget (the caller then
+ *         matches the patterns one by one).
+ */
+int or_regex_set_compile(struct or_regex_set *s) OR_REGEX_NOEXCEPT;
+
+/**
+ * Runs every pattern over s[0..len) in one DFA pass and calls `cb` with the index of each
+ * pattern that matches the WHOLE input, in ascending order, until `cb` returns true. Thread-safe
+ * on a compiled set; `cb` may use other regexes but must not re-enter this set.
+ * @return the number of matching patterns (>= 0, including those after `cb` stopped), or
+ *         OR_ENOMEM when RE2 gave up (DFA out of memory): nothing was reported and the caller
+ *         must match the patterns one by one.
+ */
+int or_regex_set_match(const struct or_regex_set *s, const char *text, size_t len,
+                       or_regex_set_match_cb cb, void *ctx) OR_REGEX_NOEXCEPT;
+
+/** Number of patterns added. */
+uint32_t or_regex_set_count(const struct or_regex_set *s) OR_REGEX_NOEXCEPT;
+
+/** Frees `s` (NULL is fine). */
+void or_regex_set_free(struct or_regex_set *s) OR_REGEX_NOEXCEPT;
+
 #ifdef __cplusplus
 }
 #endif

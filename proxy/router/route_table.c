@@ -1,4 +1,5 @@
 #include "proxy/router/route_table.h"
+#include "proxy/router/route_index.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -38,7 +39,12 @@ struct or_route_table {
     uint32_t n_prefix_lens;
     const struct or_vhost *default_vhost; /* borrowed: the vhost with domain "*" */
     bool ignore_port;
+    size_t index_bytes; /* arena bytes of all route indexes */
 };
+
+/* Vhosts with fewer routes keep the linear scan: below this, scanning a handful of prefixes
+ * costs less than hashing the path (measured with bench/micro/bench_route.cc). */
+#define INDEX_MIN_ROUTES_DEFAULT 8u
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small string helpers                                                                        */
@@ -288,10 +294,12 @@ static bool header_match(const struct or_header_matcher *m, const struct or_head
     if (buf == NULL)
         return false;
     size_t off = 0;
+    uint32_t seen = 0;
     for (uint32_t i = 0; i < h->n; i++) {
         const struct or_header *e = &h->v[i];
         if (e->name.len == m->name.len && memcmp(e->name.ptr, m->name.ptr, m->name.len) == 0) {
-            if (off > 0)
+            /* By count, not offset: empty values still get their separator. */
+            if (seen++ > 0)
                 buf[off++] = ',';
             if (e->value.len)
                 memcpy(buf + off, e->value.ptr, e->value.len);
@@ -360,7 +368,7 @@ static bool path_match(const struct or_route_match *m, struct or_str p)
 }
 
 static bool route_matches(const struct or_route_entry *r, const struct or_headers *h,
-                          const struct or_str *path, uint64_t rnd)
+                          const struct or_str *path, uint64_t rnd, bool path_checked)
 {
     const struct or_route_match *m = &r->match;
     if (m->path_kind == OR_PATH_CONNECT) {
@@ -369,7 +377,7 @@ static bool route_matches(const struct or_route_entry *r, const struct or_header
             return false;
     } else {
         /* Envoy skips path-based routes for path-less requests (CONNECT). */
-        if (path == NULL || !path_match(m, path_only(*path)))
+        if (path == NULL || (!path_checked && !path_match(m, path_only(*path))))
             return false;
     }
     if (m->runtime_fraction && !(rnd % m->rf_denominator < m->rf_numerator))
@@ -385,14 +393,33 @@ static bool route_matches(const struct or_route_entry *r, const struct or_header
     return true;
 }
 
-const struct or_route_entry *or_vhost_match(const struct or_vhost *vh, const struct or_headers *h,
-                                            uint64_t rnd)
+bool or_route__matches(const struct or_route_entry *r, const struct or_headers *h,
+                       const struct or_str *path, uint64_t rnd, bool path_checked)
+{
+    return route_matches(r, h, path, rnd, path_checked);
+}
+
+struct or_str or_route__path_only(struct or_str path)
+{
+    return path_only(path);
+}
+
+const struct or_route_entry *or_vhost_match_linear(const struct or_vhost *vh,
+                                                   const struct or_headers *h, uint64_t rnd)
 {
     const struct or_str *path = or_headers_get_n(h, ":path", 5);
     for (uint32_t i = 0; i < vh->n_routes; i++)
-        if (route_matches(&vh->routes[i], h, path, rnd))
+        if (route_matches(&vh->routes[i], h, path, rnd, false))
             return &vh->routes[i];
     return NULL;
+}
+
+const struct or_route_entry *or_vhost_match(const struct or_vhost *vh, const struct or_headers *h,
+                                            uint64_t rnd)
+{
+    if (vh->route_index == NULL)
+        return or_vhost_match_linear(vh, h, rnd);
+    return or_route_index_match(vh->route_index, vh, h, or_headers_get_n(h, ":path", 5), rnd);
 }
 
 const struct or_route_entry *or_route_table_match_ex(const struct or_route_table *t,
@@ -614,6 +641,11 @@ struct or_str or_route_table_name(const struct or_route_table *t)
     return t->name;
 }
 
+size_t or_route_table_index_bytes(const struct or_route_table *t)
+{
+    return t->index_bytes;
+}
+
 uint32_t or_route_table_vhost_count(const struct or_route_table *t)
 {
     return t->n_vhosts;
@@ -674,6 +706,7 @@ struct or_route_builder {
     char path[128];           /* base path for errors */
     struct rb_vhost *vhosts;  /* owned (malloc) */
     uint32_t n_vhosts, cap_vhosts;
+    uint32_t index_min_routes; /* vhosts with at least this many routes get an index */
 };
 
 static char *dup_str(struct or_route_builder *b, const char *s, size_t n)
@@ -753,6 +786,7 @@ struct or_route_builder *or_route_builder_new(const char *name, const char *path
     }
     or_arena_init(&b->t->arena, 16384);
     snprintf(b->path, sizeof(b->path), "%s", path ? path : "");
+    b->index_min_routes = INDEX_MIN_ROUTES_DEFAULT;
     char *n = dup_str(b, name, name ? strlen(name) : 0);
     if (n == NULL) {
         or_route_builder_free(b);
@@ -765,6 +799,11 @@ struct or_route_builder *or_route_builder_new(const char *name, const char *path
 void or_route_builder_ignore_port(struct or_route_builder *b, bool ignore)
 {
     b->t->ignore_port = ignore;
+}
+
+void or_route_builder_index_min_routes(struct or_route_builder *b, uint32_t n)
+{
+    b->index_min_routes = n;
 }
 
 int or_route_builder_add_vhost(struct or_route_builder *b, const char *name)
@@ -1249,6 +1288,13 @@ int or_route_builder_finish(struct or_route_builder *b, struct or_route_table **
                 goto fail;
         }
         vh->routes = routes;
+        if (vh->n_routes >= b->index_min_routes && b->index_min_routes != UINT32_MAX) {
+            struct or_route_index *ix;
+            if (or_route_index_build(a, vh, &ix) != 0)
+                goto fail;
+            vh->route_index = ix;
+            t->index_bytes += or_route_index_bytes(ix);
+        }
     }
 
     /* Domain index: load factor <= 1/2 so probes stay short. */

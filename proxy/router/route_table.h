@@ -156,11 +156,14 @@ struct or_route_entry {
     const struct or_vhost *vhost;       /* borrowed: the vhost holding this route */
 };
 
+struct or_route_index;
+
 struct or_vhost {
     struct or_str name;                  /* table-owned */
     const struct or_route_entry *routes; /* table-owned array */
     uint32_t n_routes;
-    uint32_t index; /* position in the table */
+    uint32_t index;                           /* position in the table */
+    const struct or_route_index *route_index; /* table-owned; NULL: linear scan (small vhost) */
 };
 
 struct or_route_table;
@@ -188,9 +191,14 @@ const struct or_route_entry *or_route_table_match_ex(const struct or_route_table
 const struct or_vhost *or_route_table_find_vhost(const struct or_route_table *t,
                                                  const struct or_headers *h);
 
-/** Route selection within one vhost. */
+/** Route selection within one vhost: through its route index when it has one (same result as
+ * the linear scan, in time nearly independent of the number of routes). */
 const struct or_route_entry *or_vhost_match(const struct or_vhost *vh, const struct or_headers *h,
                                             uint64_t rnd);
+
+/** Route selection by Envoy's in-order scan, ignoring the index (the reference for tests). */
+const struct or_route_entry *or_vhost_match_linear(const struct or_vhost *vh,
+                                                   const struct or_headers *h, uint64_t rnd);
 
 /** Envoy StringMatcher semantics on one value. */
 bool or_string_matcher_match(const struct or_string_matcher *m, struct or_str value);
@@ -235,6 +243,9 @@ struct or_str or_route_table_name(const struct or_route_table *t);
 uint32_t or_route_table_vhost_count(const struct or_route_table *t);
 const struct or_vhost *or_route_table_vhost(const struct or_route_table *t, uint32_t i);
 
+/** Arena bytes held by the route indexes of all vhosts (RE2 sets' own memory excluded). */
+size_t or_route_table_index_bytes(const struct or_route_table *t);
+
 void or_route_table_free(struct or_route_table *t);
 
 /* ---- building (main thread) ----
@@ -274,6 +285,9 @@ struct or_header_match_spec {
 struct or_route_builder *or_route_builder_new(const char *name, const char *path);
 /** RouteConfiguration.ignore_port_in_host_matching. */
 void or_route_builder_ignore_port(struct or_route_builder *b, bool ignore);
+/** Vhosts with at least `n` routes get a route index (default 8; 0: every vhost; UINT32_MAX:
+ * none, every vhost keeps the linear scan). */
+void or_route_builder_index_min_routes(struct or_route_builder *b, uint32_t n);
 int or_route_builder_add_vhost(struct or_route_builder *b, const char *name);
 int or_route_builder_add_domain(struct or_route_builder *b, const char *domain, size_t len);
 int or_route_builder_add_route(struct or_route_builder *b, const char *name);

@@ -140,12 +140,75 @@ static void test_replace(void **state)
     or_arena_deinit(&a);
 }
 
+struct seen {
+    uint32_t idx[16];
+    unsigned n;
+    unsigned stop_after; /* stop once this many were seen (0: never) */
+};
+
+static bool on_match(void *ctx, uint32_t i)
+{
+    struct seen *s = ctx;
+    s->idx[s->n++] = i;
+    return s->stop_after != 0 && s->n >= s->stop_after;
+}
+
+static void test_set(void **state)
+{
+    struct or_regex_set *s = or_regex_set_new(0);
+    assert_non_null(s);
+    static const char *const pats[] = {"/a/[0-9]+", "/a/.*", ".*", "/b", "(?i)/A/1"};
+    for (unsigned i = 0; i < 5; i++)
+        assert_int_equal(or_regex_set_add(s, pats[i], strlen(pats[i]), NULL), (int)i);
+    struct or_err_detail err = {0};
+    assert_int_equal(or_regex_set_add(s, "(", 1, &err), OR_EINVAL);
+    assert_true(strlen(err.msg) > 0);
+    assert_int_equal(or_regex_set_count(s), 5);
+    assert_int_equal(or_regex_set_compile(s), 0);
+
+    /* Whole-input matches only, reported in ascending order. */
+    struct seen got = {0};
+    assert_int_equal(or_regex_set_match(s, "/a/1", 4, on_match, &got), 4);
+    assert_int_equal(got.n, 4);
+    assert_int_equal(got.idx[0], 0);
+    assert_int_equal(got.idx[1], 1);
+    assert_int_equal(got.idx[2], 2);
+    assert_int_equal(got.idx[3], 4);
+    got = (struct seen){.stop_after = 1};
+    assert_int_equal(or_regex_set_match(s, "/a/1x", 5, on_match, &got), 2);
+    assert_int_equal(got.n, 1);
+    assert_int_equal(got.idx[0], 1);
+    got = (struct seen){0};
+    assert_int_equal(or_regex_set_match(s, "/bb", 3, on_match, &got), 1); /* only ".*" */
+    assert_int_equal(got.idx[0], 2);
+    /* Only len bytes count. */
+    got = (struct seen){0};
+    assert_int_equal(or_regex_set_match(s, "/bXXX", 2, on_match, &got), 2);
+    or_regex_set_free(s);
+
+    s = or_regex_set_new(0);
+    assert_int_equal(or_regex_set_add(s, "/x", 2, NULL), 0);
+    assert_int_equal(or_regex_set_compile(s), 0);
+    got = (struct seen){0};
+    assert_int_equal(or_regex_set_match(s, "/y", 2, on_match, &got), 0);
+    assert_int_equal(got.n, 0);
+    or_regex_set_free(s);
+
+    /* A program beyond the memory budget: compile reports it, the caller falls back. */
+    s = or_regex_set_new(2048);
+    assert_int_equal(or_regex_set_add(s, "[a-z]{50}[0-9]{50}", 18, NULL), 0);
+    assert_int_equal(or_regex_set_compile(s), OR_ENOMEM);
+    assert_true(or_regex_set_match(s, "a", 1, on_match, &got) < 0);
+    or_regex_set_free(s);
+    or_regex_set_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_and_partial), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_program_size),     cmocka_unit_test(test_groups),
-        cmocka_unit_test(test_replace),
+        cmocka_unit_test(test_replace),          cmocka_unit_test(test_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
