@@ -36,9 +36,8 @@ static void on_mbox(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void on_deferred(evutil_socket_t fd, short what, void *arg)
+static void run_deferred(struct or_worker *w)
 {
-    struct or_worker *w = arg;
     /* Writes first: the connections are still alive; frees come after. */
     while (!or_list_empty(&w->turn_end)) {
         struct or_turn_end *t = OR_CONTAINER_OF(w->turn_end.next, struct or_turn_end, link);
@@ -57,6 +56,11 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void on_deferred(evutil_socket_t fd, short what, void *arg)
+{
+    run_deferred(arg);
+}
+
 int or_worker_init(struct or_worker *w, uint32_t id)
 {
     memset(w, 0, sizeof(*w));
@@ -71,6 +75,7 @@ int or_worker_init(struct or_worker *w, uint32_t id)
         return OR_ENOMEM;
     pthread_mutex_init(&w->mbox_lock, NULL);
     or_list_init(&w->turn_end);
+    or_list_init(&w->conns);
     w->mbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->mbox_fd < 0)
         goto fail_base;
@@ -131,6 +136,9 @@ void or_worker_stop_join(struct or_worker *w)
 
 void or_worker_deinit(struct or_worker *w)
 {
+    /* Frees deferred in the last turn before the loop stopped (none if init failed early). */
+    if (w->turn_end.next != NULL)
+        run_deferred(w);
     struct or_worker_msg *m = w->mbox_head;
     while (m != NULL) {
         struct or_worker_msg *next = m->next;

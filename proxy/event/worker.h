@@ -62,6 +62,9 @@ struct or_worker {
     uint32_t n_bufs;
     struct event *events[OR_WORKER_CACHE]; /* owned storage for event_assign, none pending */
     uint32_t n_events;
+    /* Every struct or_conn of this worker until it is freed (proxy/net/conn.c), so the ones no
+     * owner holds any more — lingering after their last response — still go at shutdown. */
+    struct or_list conns;
     bool stopping;
 };
 

@@ -132,6 +132,7 @@ static struct or_conn *conn_alloc(struct or_worker *w, int fd, const struct or_c
         return NULL;
     c->fd = fd;
     c->worker = w;
+    or_list_insert(&w->conns, &c->link);
     or_turn_end_init(&c->flush, flush_queued);
     c->h = h;
     c->ctx = ctx;
@@ -175,6 +176,7 @@ struct or_conn *or_conn_connect(struct or_worker *w, const struct sockaddr *addr
     memcpy(&c->peer, addr, len < sizeof(c->peer) ? len : sizeof(c->peer));
     c->flags |= OR_CONN_F_CONNECTING;
     if (get_wev(c) == NULL) {
+        or_list_remove(&c->link);
         free(c);
         close(fd);
         return NULL;
@@ -191,6 +193,7 @@ struct or_conn *or_conn_connect(struct or_worker *w, const struct sockaddr *addr
         /* Closing from here would call back into a caller that has no connection yet. */
         drop_wev(c);
         drop_timer(c);
+        or_list_remove(&c->link);
         free(c);
         close(fd);
         return NULL;
@@ -223,7 +226,16 @@ static void free_conn(void *obj)
         or_worker_buf_put(c->worker, c->in);
     if (c->out != NULL)
         or_worker_buf_put(c->worker, c->out);
+    or_list_remove(&c->link);
     free(c);
+}
+
+void or_conn_close_all(struct or_worker *w)
+{
+    for (struct or_list *it = w->conns.next; it != &w->conns; it = it->next) {
+        struct or_conn *c = OR_CONTAINER_OF(it, struct or_conn, link);
+        or_conn_close(c); /* a no-op for one already closed; frees are deferred */
+    }
 }
 
 void or_conn_close(struct or_conn *c)

@@ -63,6 +63,7 @@ struct or_conn {
     struct event rev;         /* read readiness: the one event an idle connection keeps */
     struct event *wev;        /* owned (worker cache) while a write or a connect waits */
     struct event *timer;      /* owned (worker cache) while needed: connect timeout, linger */
+    struct or_list link;      /* in worker->conns until freed */
     /* Owned, NULL while empty (worker cache). Bytes are there when on_read runs; elsewhere use
      * or_conn_in_len(). Write through or_conn_out(), which supplies a buffer. */
     struct evbuffer *in;
@@ -111,6 +112,9 @@ void or_conn_read_disable(struct or_conn *c, bool disable);
 /* Closes now: events removed, fd closed, struct freed at the end of the loop turn. Pending output
  * is dropped. */
 void or_conn_close(struct or_conn *c);
+/* Closes every connection of the worker still open — owned or lingering — without calling their
+ * owners: for shutdown, once the owners are gone. Worker thread; frees at the end of the turn. */
+void or_conn_close_all(struct or_worker *w);
 /* Closes once c->out is written, then shuts the write side and discards input until the peer closes
  * or a short timer fires, so the peer reads our last response before any reset. */
 void or_conn_close_after_flush(struct or_conn *c);

@@ -11,6 +11,7 @@
 #include "proxy/config/snapshot.h"
 #include "proxy/core/log.h"
 #include "proxy/http/hcm_h1.h"
+#include "proxy/net/conn.h"
 #include "proxy/server/state.h"
 #include "proxy/stats/blocks.h"
 #include "proxy/stats/stats.h"
@@ -203,6 +204,8 @@ static void on_shutdown(struct or_worker *w, void *arg)
     or_hcm_h1_close_all(wc);
     for (uint32_t i = 0; i < wc->n_clusters; i++)
         or_wcluster_deinit(&wc->clusters[i]);
+    /* What is left has no owner: connections lingering after their last response. */
+    or_conn_close_all(w);
     event_base_loopexit(w->base, NULL);
 }
 
