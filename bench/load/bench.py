@@ -97,6 +97,7 @@ METRICS = {
     "rss_peak_kib": ("peak RSS", False),
     "added_p50_us": ("p50 added over direct", False),
     "kib_per_conn": ("KiB/idle conn", False),
+    "sys_us_per_req": ("kernel CPU-us/req", False),
     "mb_per_s": ("MB/s", True),
     "start_ms": ("start ms", False),
     "first_200_ms": ("first proxied 200 ms", False),
@@ -198,13 +199,14 @@ def proc_tree(pid):
     return [pid] + descendants(pid)
 
 
-def cpu_ticks(pid):
+def cpu_ticks(pid, which=(11, 12)):
+    """utime+stime of pid's tree in clock ticks (which=(12,) for stime alone)."""
     t = 0
     for p in proc_tree(pid):
         try:
             with open("/proc/%d/stat" % p) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            t += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+            t += sum(int(fields[i]) for i in which)  # utime, stime (fields 14 and 15)
         except (OSError, IndexError, ValueError):
             pass
     return t
@@ -698,14 +700,16 @@ class Bench:
 
             go(WARM)
             o0, g0 = cpu_ticks(self.origin.pid), children_cpu_s()
-            t0, w0 = cpu_ticks(p.pid), time.monotonic()
+            t0, k0, w0 = cpu_ticks(p.pid), cpu_ticks(p.pid, (12,)), time.monotonic()
             r = go(DUR)
-            t1, w1 = cpu_ticks(p.pid), time.monotonic()
+            t1, k1, w1 = cpu_ticks(p.pid), cpu_ticks(p.pid, (12,)), time.monotonic()
             o1, g1 = cpu_ticks(self.origin.pid), children_cpu_s()
             cpu_s = (t1 - t0) / CLK_TCK
             n = r["requests"]
             m = {"rps": r["rps"], "p50_us": r["p50_us"], "p99_us": r["p99_us"],
                  "cpu_us_per_req": cpu_s * 1e6 / n if n else None,
+                 # the kernel's part: what no user-space work can remove
+                 "sys_us_per_req": (k1 - k0) * 1e6 / CLK_TCK / n if n else None,
                  "rss_peak_kib": mem_kib(p.pid, "VmHWM"),
                  "core_busy_pct": 100.0 * cpu_s / (w1 - w0), "requests": n,
                  # what the other core spent per request: the origin and wrk / h2load
@@ -904,7 +908,7 @@ def fmt_value(key, v):
         return "%.1fk" % (v / 1e3) if v >= 1000 else "%.0f" % v
     if key in ("rss_peak_kib", "rss_idle_kib"):
         return "%.1fM" % (v / 1024.0)
-    if key == "cpu_us_per_req":
+    if key in ("cpu_us_per_req", "sys_us_per_req"):
         return "%.1f" % v if v < 10000 else "%.0f" % v
     if key == "kib_per_conn":
         return "%.2f" % v
@@ -924,8 +928,8 @@ def cell(r, key):
     return s
 
 
-EXTRA_KEYS = ("added_p50_us", "kib_per_conn", "mb_per_s", "start_ms", "first_200_ms",
-              "rss_idle_kib")
+EXTRA_KEYS = ("sys_us_per_req", "added_p50_us", "kib_per_conn", "mb_per_s", "start_ms",
+              "first_200_ms", "rss_idle_kib")
 COLS = ("rps", "p50_us", "p99_us", "cpu_us_per_req", "rss_peak_kib")
 
 
