@@ -479,6 +479,29 @@ static const char *lower_key(struct or_str path, char *scratch)
     return scratch;
 }
 
+/* Which structure of the index a route goes to. */
+enum ix_kind {
+    IX_KEYED,  /* prefix, path_separated_prefix, exact: the key hash */
+    IX_REGEX,  /* the RE2 set */
+    IX_ALWAYS, /* checked on every request */
+    IX_N_KINDS,
+};
+
+static enum ix_kind ix_kind(const struct or_route_match *m)
+{
+    switch (m->path_kind) {
+    case OR_PATH_PREFIX:
+    case OR_PATH_SEPARATED_PREFIX:
+    case OR_PATH_EXACT:
+        /* Keys beyond 2 GiB cannot come from a config; the guard keeps lengths in 32 bits. */
+        return m->path.len < UINT32_MAX / 2 ? IX_KEYED : IX_ALWAYS;
+    case OR_PATH_REGEX:
+        return IX_REGEX;
+    default:
+        return IX_ALWAYS;
+    }
+}
+
 /* The prefix/exact part: keys hashed first into a scratch table sized for every route, then
  * moved to an arena table sized for the distinct keys (one prefix with 250 header variants is
  * one key, not 250). */
@@ -505,13 +528,11 @@ static int build_keys(struct or_arena *a, struct or_route_index *ix, const struc
     for (uint32_t i = 0; i < n; i++) {
         const struct or_route_entry *r = &vh->routes[i];
         slot_of[i] = UINT32_MAX;
-        enum or_path_match pk = r->match.path_kind;
-        if ((pk != OR_PATH_PREFIX && pk != OR_PATH_SEPARATED_PREFIX && pk != OR_PATH_EXACT) ||
-            r->match.path.len >= UINT32_MAX / 2)
+        if (ix_kind(&r->match) != IX_KEYED)
             continue;
         uint32_t len = (uint32_t)r->match.path.len;
         const char *key = lower_key(r->match.path, scratch + soff);
-        uint32_t kind = pk == OR_PATH_EXACT ? KEY_EXACT : KEY_PREFIX;
+        uint32_t kind = r->match.path_kind == OR_PATH_EXACT ? KEY_EXACT : KEY_PREFIX;
         struct ri_slot *sl =
             slot_upsert(tmp, tslots - 1, key, len, tag(hash_bytes(key, len), kind));
         if (sl->list.count++ == 0) {
@@ -616,47 +637,20 @@ int or_route_index_build(struct or_arena *a, const struct or_vhost *vh, struct o
         return OR_ENOMEM;
     ix->bytes = tmp.bytes;
 
-    /* Keys beyond 2 GiB cannot come from a config; the guard keeps lengths in 32 bits. */
-    uint32_t n_keyed = 0, n_regex = 0, n_always = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const struct or_route_match *m = &vh->routes[i].match;
-        switch (m->path_kind) {
-        case OR_PATH_PREFIX:
-        case OR_PATH_SEPARATED_PREFIX:
-        case OR_PATH_EXACT:
-            if (m->path.len < UINT32_MAX / 2)
-                n_keyed++;
-            else
-                n_always++;
-            break;
-        case OR_PATH_REGEX:
-            n_regex++;
-            break;
-        default:
-            n_always++;
-            break;
-        }
-    }
-    uint32_t *regex_ids = ix_alloc(a, ix, sizeof(*regex_ids) * n_regex);
-    uint32_t *always = ix_alloc(a, ix, sizeof(*always) * n_always);
+    uint32_t counts[IX_N_KINDS] = {0};
+    for (uint32_t i = 0; i < n; i++)
+        counts[ix_kind(&vh->routes[i].match)]++;
+    uint32_t n_keyed = counts[IX_KEYED];
+    uint32_t *regex_ids = ix_alloc(a, ix, sizeof(*regex_ids) * counts[IX_REGEX]);
+    uint32_t *always = ix_alloc(a, ix, sizeof(*always) * counts[IX_ALWAYS]);
     if (regex_ids == NULL || always == NULL)
         return OR_ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
-        const struct or_route_match *m = &vh->routes[i].match;
-        switch (m->path_kind) {
-        case OR_PATH_PREFIX:
-        case OR_PATH_SEPARATED_PREFIX:
-        case OR_PATH_EXACT:
-            if (m->path.len >= UINT32_MAX / 2)
-                always[ix->n_always++] = i;
-            break;
-        case OR_PATH_REGEX:
+        enum ix_kind k = ix_kind(&vh->routes[i].match);
+        if (k == IX_REGEX)
             regex_ids[ix->n_regex++] = i;
-            break;
-        default:
+        else if (k == IX_ALWAYS)
             always[ix->n_always++] = i;
-            break;
-        }
     }
     ix->regex_ids = regex_ids;
     ix->always = always;

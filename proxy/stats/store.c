@@ -6,6 +6,7 @@
  * last '.', suffix), tag-extracted names and tag sets are interned too, and tags are extracted
  * only when an output needs them. Tables use mmap directly (or_stats__big_alloc) so that they
  * grow with mremap instead of copying and leave no holes in the malloc heap. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,22 +224,33 @@ static uint32_t str_find(const struct or_stats_store *st, const char *s, size_t 
     return str_find_h(st, s, len, bytes_hash(s, len), &slot);
 }
 
+/* Rebuilds an open-addressing table of ids 1..n-1 at twice its size (or `first` slots), each id
+ * placed by its hash: both interning tables (strings, tag sets) grow this way. */
+static int slots_grow(uint32_t **slots, uint32_t *slots_cap, uint32_t first, uint32_t n,
+                      const void *v, size_t stride, size_t hash_off)
+{
+    uint32_t cap = *slots_cap ? *slots_cap * 2 : first;
+    uint32_t *ns = calloc(cap, sizeof(*ns));
+    if (ns == NULL)
+        return OR_ENOMEM;
+    for (uint32_t id = 1; id < n; id++) {
+        uint32_t h;
+        memcpy(&h, (const char *)v + (size_t)id * stride + hash_off, sizeof(h));
+        uint32_t i = h & (cap - 1);
+        while (ns[i] != 0)
+            i = (i + 1) & (cap - 1);
+        ns[i] = id;
+    }
+    free(*slots);
+    *slots = ns;
+    *slots_cap = cap;
+    return 0;
+}
+
 static int str_slots_grow(struct or_stats_strtab *t)
 {
-    uint32_t cap = t->slots_cap ? t->slots_cap * 2 : 1024;
-    uint32_t *slots = calloc(cap, sizeof(*slots));
-    if (slots == NULL)
-        return OR_ENOMEM;
-    for (uint32_t id = 1; id < t->n; id++) {
-        uint32_t i = t->v[id].hash & (cap - 1);
-        while (slots[i] != 0)
-            i = (i + 1) & (cap - 1);
-        slots[i] = id;
-    }
-    free(t->slots);
-    t->slots = slots;
-    t->slots_cap = cap;
-    return 0;
+    return slots_grow(&t->slots, &t->slots_cap, 1024, t->n, t->v, sizeof(*t->v),
+                      offsetof(struct or_stats_str, hash));
 }
 
 uint32_t or_stats__str_intern(struct or_stats_store *st, const char *s, size_t len)
@@ -313,21 +325,10 @@ uint32_t or_stats__tagset_intern(struct or_stats_store *st, const char *const *n
 {
     struct or_stats_tagsets *t = &st->tagsets;
     uint32_t h = tagset_hash(names, values, n);
-    if (((size_t)t->n + 1) * 2 > t->slots_cap) {
-        uint32_t cap = t->slots_cap ? t->slots_cap * 2 : 256;
-        uint32_t *slots = calloc(cap, sizeof(*slots));
-        if (slots == NULL)
-            return 0;
-        for (uint32_t id = 1; id < t->n; id++) {
-            uint32_t i = t->v[id].hash & (cap - 1);
-            while (slots[i] != 0)
-                i = (i + 1) & (cap - 1);
-            slots[i] = id;
-        }
-        free(t->slots);
-        t->slots = slots;
-        t->slots_cap = cap;
-    }
+    if (((size_t)t->n + 1) * 2 > t->slots_cap &&
+        slots_grow(&t->slots, &t->slots_cap, 256, t->n, t->v, sizeof(*t->v),
+                   offsetof(struct or_stats_tagset, hash)) != 0)
+        return 0;
     uint32_t mask = t->slots_cap - 1, i = h & mask;
     for (; t->slots[i] != 0; i = (i + 1) & mask) {
         const struct or_stats_tagset *e = &t->v[t->slots[i]];
