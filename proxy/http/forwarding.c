@@ -31,6 +31,19 @@ static const char *const untrusted_envoy_headers[] = {
     "x-envoy-original-url",
 };
 
+/* Whether a request header is one an edge proxy must not take from an external client. */
+static bool is_untrusted_envoy_header(const struct or_header *e, void *arg)
+{
+    struct or_str name = e->name;
+    static const size_t prefix = sizeof("x-envoy-") - 1;
+    if (name.len <= prefix || memcmp(name.ptr, "x-envoy-", prefix) != 0)
+        return false;
+    for (size_t i = 0; i < sizeof(untrusted_envoy_headers) / sizeof(*untrusted_envoy_headers); i++)
+        if (or_str_eq_lit(name, untrusted_envoy_headers[i]))
+            return true;
+    return false;
+}
+
 bool or_forwarding_is_internal(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET) {
@@ -157,19 +170,18 @@ int or_forwarding_mutate_request(struct or_headers *h, const struct or_hcm_confi
     bool edge = cfg->use_remote_address;
     if (internal) {
         or_headers_set(h, "x-envoy-internal", "true", 4);
-    } else {
+    } else if (!edge) {
         or_headers_remove(h, "x-envoy-internal");
-        if (edge) {
-            for (size_t i = 0;
-                 i < sizeof(untrusted_envoy_headers) / sizeof(*untrusted_envoy_headers); i++)
-                or_headers_remove(h, untrusted_envoy_headers[i]);
-            if (have_final) {
-                ip_string((struct sockaddr *)&final, ip, sizeof(ip));
-                or_headers_set(h, "x-envoy-external-address", ip, strlen(ip));
-            }
-            /* An external client's request id is not trusted at the edge. */
-            or_headers_remove(h, "x-request-id");
+    } else {
+        /* At the edge nothing in this list comes from an external client, x-envoy-internal
+         * included: one pass over the headers for all of them. */
+        or_headers_remove_if(h, is_untrusted_envoy_header, NULL);
+        if (have_final) {
+            ip_string((struct sockaddr *)&final, ip, sizeof(ip));
+            or_headers_set(h, "x-envoy-external-address", ip, strlen(ip));
         }
+        /* An external client's request id is not trusted at the edge. */
+        or_headers_remove(h, "x-request-id");
     }
     if (cfg->generate_request_id && or_headers_get(h, "x-request-id") == NULL) {
         char *id = or_arena_alloc(h->arena, 37);

@@ -77,6 +77,25 @@ unsigned or_headers_remove_n(struct or_headers *h, const char *name, size_t nlen
     return removed;
 }
 
+unsigned or_headers_remove_if(struct or_headers *h,
+                              bool (*drop)(const struct or_header *e, void *arg), void *arg)
+{
+    uint32_t out = 0;
+    unsigned removed = 0;
+    for (uint32_t i = 0; i < h->n; i++) {
+        if (drop(&h->v[i], arg)) {
+            h->bytes -= h->v[i].name.len + h->v[i].value.len;
+            removed++;
+            continue;
+        }
+        if (out != i)
+            h->v[out] = h->v[i];
+        out++;
+    }
+    h->n = out;
+    return removed;
+}
+
 unsigned or_headers_count_n(const struct or_headers *h, const char *name, size_t nlen)
 {
     unsigned c = 0;

@@ -38,6 +38,10 @@ const struct or_str *or_headers_get_n(const struct or_headers *h, const char *na
 /* Removes every entry named `name`; returns how many. */
 unsigned or_headers_remove_n(struct or_headers *h, const char *name, size_t nlen);
 unsigned or_headers_count_n(const struct or_headers *h, const char *name, size_t nlen);
+/* Removes, in one pass, every entry `drop(entry, arg)` accepts; returns how many. For removing a
+ * set of names (hop-by-hop, untrusted x-envoy-*) without one scan per name. */
+unsigned or_headers_remove_if(struct or_headers *h,
+                              bool (*drop)(const struct or_header *e, void *arg), void *arg);
 
 /* The same for NUL-terminated names. Inline so that the length of a literal name (nearly every
  * caller) is folded at compile time instead of measured on every request. */

@@ -55,13 +55,24 @@ static void edge_external_client(void **state)
     setup_fx(&f, "203.0.113.7", true, 0);
     or_headers_add(&f.h, "x-request-id", 12, "from-client", 11);
     or_headers_add(&f.h, "x-envoy-max-retries", 19, "5", 1);
+    or_headers_add(&f.h, "x-envoy-internal", 16, "true", 4);
+    or_headers_add(&f.h, "x-envoy-custom", 14, "kept", 4);
     or_headers_add(&f.h, "x-forwarded-proto", 17, "https", 5);
+    or_headers_add(&f.h, "x-envoy-original-url", 20, "/a", 2);
     assert_int_equal(or_forwarding_mutate_request(&f.h, &f.cfg, &f.ctx), 0);
     assert_header(&f.h, "x-forwarded-for", "203.0.113.7");
     assert_header(&f.h, "x-forwarded-proto", "http"); /* untrusted hop: overwritten */
     assert_header(&f.h, "x-envoy-external-address", "203.0.113.7");
     assert_header(&f.h, "x-envoy-internal", NULL);
     assert_header(&f.h, "x-envoy-max-retries", NULL);
+    assert_header(&f.h, "x-envoy-original-url", NULL);
+    /* Only Envoy's list goes: other x-envoy-* headers are the application's. */
+    assert_header(&f.h, "x-envoy-custom", "kept");
+    /* The map's byte count follows the removals. */
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < f.h.n; i++)
+        bytes += f.h.v[i].name.len + f.h.v[i].value.len;
+    assert_int_equal(f.h.bytes, bytes);
     const struct or_str *id = or_headers_get(&f.h, "x-request-id");
     assert_non_null(id);
     assert_int_equal(id->len, 36); /* regenerated for an external client */
