@@ -40,7 +40,20 @@ enum {
     R_REQ_BODY_END = 1 << 9, /* the request's last byte is in the upstream buffer */
     R_PENDING = 1 << 10,     /* counted in upstream_rq_pending_active */
     R_CHARGED = 1 << 11,     /* the response code was charged to the cluster stats */
+    R_SPLICE = 1 << 12,      /* the response body moves by splice(2): pipe, down are set */
 };
+
+/* Response bodies with at least this much left after the first read move socket to socket with
+ * splice(2) instead of through user space (issue 4). The last SPLICE_TAIL bytes take the normal
+ * path so the parser sees the end of the message itself: keep-alive, pool, logs, stats as ever.
+ * Below 256 KiB splicing saves nothing on loopback: the response leaves in three pieces instead of
+ * two and makes more system calls, which costs what the avoided copy saves (64 KiB: the same CPU
+ * per request either way); from there on the copies dominate (1 GiB: CPU per transfer halved). */
+#define SPLICE_MIN (256 * 1024)
+#define SPLICE_TAIL 16
+#define SPLICE_STEP (256 * 1024)
+/* Pipe fills per wake-up, so one fast body cannot starve the worker's other connections. */
+#define SPLICE_ROUNDS 16
 
 enum { END_NONE = 0, END_HEADERS, END_DATA, END_TRAILERS, END_SENT };
 
@@ -62,13 +75,22 @@ struct router {
     bool internal;   /* x-envoy-internal: true (Envoy's internal/external stat scopes) */
     struct or_headers *trailers; /* response trailers (stream arena) */
     uint64_t upstream_start_us;
+    /* While R_SPLICE: */
+    int pipe[2];          /* owned (worker's pipe pool): [0] read end, [1] write end */
+    struct or_conn *down; /* borrowed: the downstream connection taking the body */
+    uint64_t splice_left; /* body bytes still to move from the upstream socket into the pipe */
+    size_t in_pipe;       /* bytes in the pipe, not yet written downstream */
 };
 
 static void up_on_read(struct or_conn *c, void *ctx);
 static void up_on_drained(struct or_conn *c, void *ctx);
 static void up_on_event(struct or_conn *c, void *ctx, enum or_conn_event ev);
-static const struct or_conn_handler up_handler = {
-    .on_read = up_on_read, .on_drained = up_on_drained, .on_event = up_on_event};
+static void up_on_raw_read(struct or_conn *c, void *ctx);
+static const struct or_conn_handler up_handler = {.on_read = up_on_read,
+                                                  .on_drained = up_on_drained,
+                                                  .on_event = up_on_event,
+                                                  .on_raw_read = up_on_raw_read};
+static void splice_stop(struct router *r);
 
 static int resp_on_headers(void *ctx, struct or_h1_msg *msg);
 static int resp_on_body(void *ctx, struct evbuffer *chunk);
@@ -150,6 +172,7 @@ static void release(struct router *r, bool reusable)
     if (r->flags & R_DONE)
         return;
     r->flags |= R_DONE;
+    splice_stop(r);
     if (r->flags & R_TIMER) {
         event_del(&r->timer);
         r->flags &= ~R_TIMER;
@@ -583,6 +606,7 @@ static enum or_filter_status router_decode_trailers(struct or_http_filter *f, st
 /* ---- upstream connection events ---- */
 
 static void finish_response(struct router *r);
+static void maybe_splice(struct router *r);
 
 static void dispatch_response(struct router *r)
 {
@@ -597,6 +621,171 @@ static void dispatch_response(struct router *r)
     }
     if ((r->flags & R_RESP_END) && r->end_kind != END_SENT && !(r->flags & R_DONE))
         finish_response(r);
+    else
+        maybe_splice(r);
+}
+
+/* ---- zero-copy response bodies: upstream socket -> pipe -> downstream socket ---- */
+
+/* Leaves the splice path: the pipe goes back (closed if it still holds bytes), the downstream's
+ * write wait is cancelled and the upstream reads into its buffer again. Idempotent. */
+static void splice_stop(struct router *r)
+{
+    if (!(r->flags & R_SPLICE))
+        return;
+    r->flags &= ~R_SPLICE;
+    if (r->down != NULL && !(r->down->flags & OR_CONN_F_CLOSED))
+        or_conn_wait_writable_cancel(r->down);
+    r->down = NULL;
+    or_pipe_put(&S(r)->wctx->pipes, r->pipe, r->in_pipe == 0);
+    r->in_pipe = 0;
+    if (r->uc != NULL) {
+        or_conn_set_raw(r->uc->conn, false);
+        or_conn_read_disable(r->uc->conn, false);
+    }
+}
+
+static void on_down_writable(evutil_socket_t fd, short what, void *arg);
+
+/* splice(2) cannot write to the downstream socket: what the pipe holds goes out the normal way,
+ * in order (the downstream's output is empty while splicing). 0 or OR_EINVAL. */
+static int pipe_to_out(struct router *r)
+{
+    struct evbuffer *out = or_conn_out(r->down);
+    if (out == NULL)
+        return OR_EINVAL;
+    while (r->in_pipe > 0) {
+        int n = evbuffer_read(out, r->pipe[0], (int)r->in_pipe);
+        if (n <= 0)
+            return OR_EINVAL;
+        r->in_pipe -= (size_t)n;
+        S(r)->bytes_sent += (uint64_t)n;
+    }
+    or_conn_flush_soon(r->down);
+    return 0;
+}
+
+/* Moves body bytes until the upstream has none ready, the downstream socket is full, the spliced
+ * part of the body is through, or the round budget is spent (the upstream's readiness brings us
+ * back then). Every byte is counted where the read and write paths count theirs. */
+static void pump(struct router *r)
+{
+    struct or_stream *s = S(r);
+    struct or_conn *up = r->uc->conn;
+    struct or_conn *down = r->down;
+    for (int round = 0;;) {
+        if (r->in_pipe > 0) {
+            ssize_t n = or_splice(r->pipe[0], down->fd, r->in_pipe);
+            if (n > 0) {
+                r->in_pipe -= (size_t)n;
+                down->tx_bytes += (uint64_t)n;
+                s->bytes_sent += (uint64_t)n;
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && errno == EAGAIN) {
+                /* Nothing more from the upstream until the pipe is empty again. */
+                or_conn_read_disable(up, true);
+                if (or_conn_wait_writable(down, on_down_writable, r) == 0)
+                    return;
+            } else if (n < 0 && errno == EINVAL && pipe_to_out(r) == 0) {
+                s->wctx->pipes.disabled = true;
+                splice_stop(r);
+                return;
+            }
+            /* EPIPE / ECONNRESET: the client is gone; the downstream error path takes it. */
+            splice_stop(r);
+            or_conn_close(down);
+            down->h->on_event(down, down->ctx, OR_CONN_EV_ERROR);
+            return;
+        }
+        if (r->splice_left == 0) {
+            /* The tail arrives through the normal read and ends the message there. */
+            splice_stop(r);
+            return;
+        }
+        if (round++ == SPLICE_ROUNDS) {
+            or_conn_read_disable(up, false);
+            return;
+        }
+        size_t want = r->splice_left < SPLICE_STEP ? (size_t)r->splice_left : SPLICE_STEP;
+        ssize_t n = or_splice(up->fd, r->pipe[1], want);
+        if (n > 0) {
+            or_h1_parser_body_consumed_externally(&r->parser, (uint64_t)n);
+            r->splice_left -= (uint64_t)n;
+            r->in_pipe = (size_t)n;
+            up->rx_bytes += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            or_conn_read_disable(up, false);
+            return;
+        }
+        if (n < 0 && errno == EINVAL) {
+            /* No splice(2) for these sockets: the normal path, now and for good on this worker.
+             * Nothing was taken out of the socket by this call. */
+            s->wctx->pipes.disabled = true;
+            splice_stop(r);
+            return;
+        }
+        /* EOF in the middle of the body, or a socket error: the normal EOF / reset handling
+         * (a truncated response downstream). */
+        splice_stop(r);
+        or_conn_raw_end(up, n < 0);
+        return;
+    }
+}
+
+static void on_down_writable(evutil_socket_t fd, short what, void *arg)
+{
+    struct router *r = arg;
+    if (!(r->flags & R_SPLICE))
+        return;
+    or_conn_wait_writable_cancel(r->down);
+    pump(r);
+}
+
+static void up_on_raw_read(struct or_conn *c, void *ctx)
+{
+    struct router *r = ctx;
+    if (!(r->flags & R_SPLICE) || r->uc == NULL) {
+        or_conn_set_raw(c, false);
+        return;
+    }
+    pump(r);
+}
+
+/* After the parser ran: moves the rest of a large Content-Length body with splice(2) when every
+ * byte before it has gone out and nothing between here and the client's socket changes bytes. */
+static void maybe_splice(struct router *r)
+{
+    struct or_stream *s = S(r);
+    struct or_wctx *wc = s->wctx;
+    if ((r->flags & (R_DONE | R_RESP_END | R_SPLICE)) || !(r->flags & R_RESP_HEADERS) ||
+        (s->flags & OR_STREAM_F_RESET) || wc->pipes.disabled || r->uc == NULL)
+        return;
+    struct or_conn *up = r->uc->conn;
+    uint64_t left = or_h1_parser_body_left(&r->parser);
+    if (left < SPLICE_MIN || or_conn_in_len(up) > 0 ||
+        (up->flags & (OR_CONN_F_CLOSED | OR_CONN_F_EOF | OR_CONN_F_LINGER)))
+        return;
+    struct or_conn *down = or_stream_splice_target(s, &r->base);
+    /* Writing what was queued may have failed and reset the stream. */
+    if (down == NULL || (r->flags & R_DONE) || (s->flags & OR_STREAM_F_RESET) || r->uc == NULL)
+        return;
+    if (or_pipe_get(&wc->pipes, r->pipe) != 0)
+        return;
+    or_log_trace("router", "splicing %llu response body bytes",
+                 (unsigned long long)(left - SPLICE_TAIL));
+    r->flags |= R_SPLICE;
+    r->down = down;
+    r->splice_left = left - SPLICE_TAIL;
+    r->in_pipe = 0;
+    or_conn_set_raw(up, true);
+    pump(r);
 }
 
 static void up_on_read(struct or_conn *c, void *ctx)

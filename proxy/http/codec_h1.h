@@ -222,6 +222,14 @@ bool or_h1_parser_paused(const struct or_h1_parser *p);
 bool or_h1_parser_closed(const struct or_h1_parser *p);
 /* The error of the last failed dispatch (details NULL if none). */
 const struct or_h1_error *or_h1_parser_error(const struct or_h1_parser *p);
+/* Content-Length body bytes of the current message not yet seen by the parser (0 outside a
+ * Content-Length body, or when nothing is being parsed). */
+uint64_t or_h1_parser_body_left(const struct or_h1_parser *p);
+/* n body bytes of the current Content-Length body went from the socket to their destination
+ * without passing through the parser (splice(2)): both the scanner and llhttp skip them. At least
+ * one byte must stay for the parser, so the end of the message is its own. 0 or OR_EINVAL (not
+ * in a Content-Length body, or n too large). */
+int or_h1_parser_body_consumed_externally(struct or_h1_parser *p, uint64_t n);
 /* Codec counters for stats. */
 const struct or_h1_stats *or_h1_parser_stats(const struct or_h1_parser *p);
 

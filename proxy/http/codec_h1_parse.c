@@ -1083,6 +1083,26 @@ int or_h1_parser_dispatch(struct or_h1_parser *p, struct evbuffer *in)
     return 0;
 }
 
+uint64_t or_h1_parser_body_left(const struct or_h1_parser *p)
+{
+    if (p->state != OR_H1_S_MSG || p->msg.chunked || p->msg.upgrade || !p->msg.has_content_length)
+        return 0;
+    uint64_t left = or_h1_scan_length_left(&p->scan);
+    /* llhttp's body state counts down the same number: both must agree before either skips. */
+    return left == p->ll.content_length ? left : 0;
+}
+
+int or_h1_parser_body_consumed_externally(struct or_h1_parser *p, uint64_t n)
+{
+    uint64_t left = or_h1_parser_body_left(p);
+    if (n >= left)
+        return OR_EINVAL;
+    or_h1_scan_skip_body(&p->scan, n);
+    /* llhttp's consume_content_length state reads this field afresh on every execute. */
+    p->ll.content_length -= n;
+    return 0;
+}
+
 int or_h1_parser_finish(struct or_h1_parser *p)
 {
     int rc;

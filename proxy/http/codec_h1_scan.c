@@ -110,6 +110,17 @@ int or_h1_scan_until_eof(const struct or_h1_scan *s)
     return s->state == S_BODY_EOF;
 }
 
+uint64_t or_h1_scan_length_left(const struct or_h1_scan *s)
+{
+    return s->state == S_BODY_LENGTH ? s->remaining : 0;
+}
+
+void or_h1_scan_skip_body(struct or_h1_scan *s, uint64_t n)
+{
+    if (s->state == S_BODY_LENGTH && n < s->remaining)
+        s->remaining -= n;
+}
+
 static void next_message(struct or_h1_scan *s)
 {
     s->state = S_START;

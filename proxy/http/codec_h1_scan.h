@@ -65,6 +65,10 @@ size_t or_h1_scan_run(struct or_h1_scan *s, const char *p, size_t n, enum or_h1_
 void or_h1_scan_set_body(struct or_h1_scan *s, enum or_h1_scan_body body, uint64_t length);
 /* True between messages (nothing of a new message seen yet). */
 int or_h1_scan_idle(const struct or_h1_scan *s);
+/* Content-Length body bytes still to come, 0 outside a Content-Length body. */
+uint64_t or_h1_scan_length_left(const struct or_h1_scan *s);
+/* n (< or_h1_scan_length_left) body bytes went past the scanner (moved by splice(2)). */
+void or_h1_scan_skip_body(struct or_h1_scan *s, uint64_t n);
 /* True while a close-delimited body or a tunnel is being scanned. */
 int or_h1_scan_until_eof(const struct or_h1_scan *s);
 

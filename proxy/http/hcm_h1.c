@@ -64,12 +64,14 @@ static void codec_encode_data(void *ctx, struct or_stream *s, struct evbuffer *b
 static void codec_encode_trailers(void *ctx, struct or_stream *s, struct or_headers *t);
 static void codec_read_disable(void *ctx, struct or_stream *s, bool disable);
 static void codec_reset(void *ctx, struct or_stream *s);
+static struct or_conn *codec_splice_target(void *ctx, struct or_stream *s);
 static const struct or_stream_codec h1_stream_codec = {
     .encode_headers = codec_encode_headers,
     .encode_data = codec_encode_data,
     .encode_trailers = codec_encode_trailers,
     .read_disable = codec_read_disable,
     .reset = codec_reset,
+    .splice_target = codec_splice_target,
 };
 
 static int on_msg_headers(void *ctx, struct or_h1_msg *msg);
@@ -328,6 +330,8 @@ void or_hcm_h1_close_all(struct or_wctx *wctx)
         struct dconn *d = OR_CONTAINER_OF(wctx->dconns.next, struct dconn, link);
         dconn_close(d, false);
     }
+    /* The streams gave their pipes back above. */
+    or_pipe_pool_close(&wctx->pipes);
 }
 
 /* ---- streams ---- */
@@ -791,4 +795,23 @@ static void codec_reset(void *ctx, struct or_stream *s)
         dconn_close(d, true);
     else
         dconn_close(d, false);
+}
+
+static struct or_conn *codec_splice_target(void *ctx, struct or_stream *s)
+{
+    struct dconn *d = ctx;
+    /* Only a body that goes out byte for byte: Content-Length framing on a plain socket. */
+    if (d->flags & (DC_F_DEAD | DC_F_CHUNKED | DC_F_CLOSE_DELIMITED | DC_F_NO_BODY))
+        return NULL;
+    struct or_conn *c = d->conn;
+    if (c->flags & (OR_CONN_F_CLOSED | OR_CONN_F_LINGER | OR_CONN_F_CLOSE_AFTER_FLUSH))
+        return NULL;
+    /* Everything queued goes first: the head and the body bytes already read. */
+    if (c->out != NULL && evbuffer_get_length(c->out) > 0) {
+        or_conn_flush(c);
+        if ((d->flags & DC_F_DEAD) || (c->flags & OR_CONN_F_CLOSED) ||
+            (c->out != NULL && evbuffer_get_length(c->out) > 0))
+            return NULL;
+    }
+    return c;
 }

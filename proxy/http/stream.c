@@ -523,6 +523,20 @@ void or_stream_reset(struct or_stream *s, const char *details, uint32_t resp_fla
     s->codec->reset(s->codec_ctx, s);
 }
 
+struct or_conn *or_stream_splice_target(struct or_stream *s, struct or_http_filter *f)
+{
+    if ((s->flags & (ENCODE_DONE | OR_STREAM_F_ENC_END_PENDING)) ||
+        !(s->flags & OR_STREAM_F_HEADERS_ENCODED) || s->enc_stopped >= 0 ||
+        (s->enc_buf != NULL && evbuffer_get_length(s->enc_buf) > 0) ||
+        s->codec->splice_target == NULL)
+        return NULL;
+    /* A filter that sees body data might change it: every byte must pass through it. */
+    for (int i = encode_start(f, s); i >= 0; i--)
+        if (s->filters[i]->type->encode_data != NULL)
+            return NULL;
+    return s->codec->splice_target(s->codec_ctx, s);
+}
+
 void or_stream_read_disable(struct or_stream *s, bool disable)
 {
     s->codec->read_disable(s->codec_ctx, s, disable);

@@ -19,6 +19,7 @@ struct evbuffer;
 struct or_stream;
 struct or_hcm_config;
 struct or_wctx;
+struct or_conn;
 
 /* Implemented by the connection manager for its protocol (HTTP/1 now, HTTP/2 later). */
 struct or_stream_codec {
@@ -29,6 +30,10 @@ struct or_stream_codec {
     void (*read_disable)(void *ctx, struct or_stream *s, bool disable);
     /* Abort the response: the downstream sees a reset / close. */
     void (*reset)(void *ctx, struct or_stream *s);
+    /* Optional: the downstream connection when the rest of the response body may be written to
+     * its socket directly (plain socket, body bytes go out unchanged, nothing queued in front:
+     * pending output is written first). NULL otherwise, or if that write failed. */
+    struct or_conn *(*splice_target)(void *ctx, struct or_stream *s);
 };
 
 /* Envoy response flags (access logs, stats). */
@@ -146,6 +151,13 @@ void or_stream_send_local_reply_ex(struct or_stream *s, struct or_http_filter *f
                                    const struct or_header *extra, unsigned n_extra);
 /* Aborts the stream towards the downstream (after headers were sent). */
 void or_stream_reset(struct or_stream *s, const char *details, uint32_t resp_flag);
+
+/* For filter f (the router) holding response body bytes to forward: the downstream connection
+ * whose socket may take them directly, bypassing the encode path, when no filter between f and
+ * the codec looks at body data and nothing is held or queued in front of them (see the codec's
+ * splice_target). Counting them in bytes_sent is the caller's job. NULL: use
+ * or_stream_encode_data. May write pending output, and so fail and reset the stream. */
+struct or_conn *or_stream_splice_target(struct or_stream *s, struct or_http_filter *f);
 
 /* Back-pressure from the upstream side onto the request body. */
 void or_stream_read_disable(struct or_stream *s, bool disable);

@@ -454,6 +454,46 @@ static ssize_t read_some(struct or_conn *c)
     return n;
 }
 
+void or_conn_set_raw(struct or_conn *c, bool on)
+{
+    if (on)
+        c->flags |= OR_CONN_F_RAW;
+    else
+        c->flags &= ~OR_CONN_F_RAW;
+}
+
+void or_conn_raw_end(struct or_conn *c, bool error)
+{
+    if (c->flags & OR_CONN_F_CLOSED)
+        return;
+    c->flags &= ~OR_CONN_F_RAW;
+    c->flags |= OR_CONN_F_EOF;
+    event_del(&c->rev);
+    c->h->on_event(c, c->ctx, error ? OR_CONN_EV_ERROR : OR_CONN_EV_EOF);
+}
+
+int or_conn_wait_writable(struct or_conn *c, event_callback_fn cb, void *arg)
+{
+    if (c->flags & OR_CONN_F_CLOSED)
+        return OR_ECLOSED;
+    if (c->wev != NULL)
+        event_del(c->wev);
+    else if ((c->wev = or_worker_event_get(c->worker)) == NULL)
+        return OR_ENOMEM;
+    event_assign(c->wev, c->worker->base, c->fd, EV_WRITE, cb, arg);
+    if (event_add(c->wev, NULL) != 0)
+        return OR_ENOMEM;
+    /* Armed: a flush of the (empty) output at the end of the turn must not take the event away. */
+    c->flags |= OR_CONN_F_WRITE_ARMED;
+    return 0;
+}
+
+void or_conn_wait_writable_cancel(struct or_conn *c)
+{
+    /* The next ordinary write takes a fresh event with the connection's own callback. */
+    drop_wev(c);
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct or_conn *c = arg;
@@ -466,6 +506,10 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             ;
         if (n == 0 || (errno != EAGAIN && errno != EINTR))
             or_conn_close(c);
+        return;
+    }
+    if ((c->flags & OR_CONN_F_RAW) && c->h->on_raw_read != NULL) {
+        c->h->on_raw_read(c, c->ctx);
         return;
     }
     bool got = false;

@@ -5,6 +5,7 @@
 #define OR_NET_CONN_H
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/event_struct.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,6 +39,9 @@ struct or_conn_handler {
     void (*on_read)(struct or_conn *c, void *ctx);    /* new bytes in c->in */
     void (*on_drained)(struct or_conn *c, void *ctx); /* c->out fell to the low watermark */
     void (*on_event)(struct or_conn *c, void *ctx, enum or_conn_event ev);
+    /* Optional: runs instead of the read into c->in while OR_CONN_F_RAW is set (the owner moves
+     * the bytes itself, e.g. splice(2)); the owner reports EOF and errors with or_conn_raw_end. */
+    void (*on_raw_read)(struct or_conn *c, void *ctx);
 };
 
 enum {
@@ -51,6 +55,7 @@ enum {
     OR_CONN_F_ABOVE_HIGH = 1 << 7,  /* out passed the high watermark; on_drained fires below low */
     OR_CONN_F_NO_LINGER = 1 << 8,   /* close after flush without the lingering read */
     OR_CONN_F_LOCAL_KNOWN = 1 << 9, /* `local` holds the socket's address */
+    OR_CONN_F_RAW = 1 << 10,        /* readiness goes to h->on_raw_read, nothing is read */
 };
 
 /* An idle connection holds the read event, the addresses and counters, nothing else: buffers,
@@ -125,6 +130,17 @@ void or_conn_close_after_flush_nolinger(struct or_conn *c);
 const struct sockaddr *or_conn_local_addr(struct or_conn *c);
 /* Closes with a TCP RST (SO_LINGER 0): used when a response cannot be completed. */
 void or_conn_reset(struct or_conn *c);
+/* Hands read readiness to h->on_raw_read (on) or back to the normal read into c->in (off). */
+void or_conn_set_raw(struct or_conn *c, bool on);
+/* The owner in raw mode saw EOF (error false) or a socket error (true) on c: the read side is done
+ * and h->on_event follows, as if the normal read had seen it. */
+void or_conn_raw_end(struct or_conn *c, bool error);
+/* Calls cb(fd, EV_WRITE, arg) once when c's socket is writable, with c's write event (worker
+ * cache). Only while c->out is empty and nothing else writes to c: the owner writes itself. 0 or
+ * OR_ENOMEM. */
+int or_conn_wait_writable(struct or_conn *c, event_callback_fn cb, void *arg);
+/* Cancels or_conn_wait_writable; the write event goes back to the worker. */
+void or_conn_wait_writable_cancel(struct or_conn *c);
 /* "ip:port" of an address into buf. */
 void or_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 

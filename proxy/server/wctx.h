@@ -12,6 +12,7 @@
 #include "proxy/core/list.h"
 #include "proxy/event/worker.h"
 #include "proxy/net/listener.h"
+#include "proxy/net/splice.h"
 #include "proxy/upstream/wcluster.h"
 
 struct or_snapshot;
@@ -32,7 +33,8 @@ struct or_wctx {
     uint32_t n_free_streams;
     struct or_hcm_parser_slot *free_parsers; /* owned free list of HTTP/1 parsers */
     uint32_t n_free_parsers;
-    bool shutting_down; /* free streams for real instead of recycling them */
+    bool shutting_down;        /* free streams for real instead of recycling them */
+    struct or_pipe_pool pipes; /* splice(2) pipes of the router's zero-copy bodies */
 };
 
 /* Single-writer counter update: a plain load and store, no read-modify-write on the data path. */
