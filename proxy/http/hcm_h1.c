@@ -436,44 +436,69 @@ static void add_forwarding_headers(struct dconn *d, struct or_stream *s)
     or_forwarding_mutate_request(&s->req, d->cfg, &fc);
 }
 
-/* Hop-by-hop headers are the connection's, not the message's (RFC 9110 §7.6.1). */
+/* What strip_hop_by_hop drops, decided entry by entry in header order. */
+struct hop_ctx {
+    /* The first Connection value, copied: the entry it came from moves while entries are
+     * removed. conn.ptr NULL when absent (the bytes are the arena's and stay). */
+    struct or_str conn;
+    bool request;
+    int8_t te_drop; /* request TE: -1 undecided, else what the first TE entry decided */
+};
+
+static bool lit_eq(struct or_str n, const char *lit, size_t len)
+{
+    return n.len == len && memcmp(n.ptr, lit, len) == 0;
+}
+
+/* Does the Connection value list `name` (lower-case) as one of its comma-separated tokens? */
+static bool conn_lists(struct or_str conn, struct or_str name)
+{
+    const char *p = conn.ptr, *end = conn.ptr + conn.len;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            p++;
+        const char *st = p;
+        while (p < end && *p != ',')
+            p++;
+        const char *e = p;
+        while (e > st && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if ((size_t)(e - st) == name.len && name.len < 64 &&
+            strncasecmp(st, name.ptr, name.len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool is_hop_by_hop(const struct or_header *e, void *arg)
+{
+    struct hop_ctx *hc = arg;
+    struct or_str n = e->name;
+    if (lit_eq(n, "connection", 10) || lit_eq(n, "keep-alive", 10) ||
+        lit_eq(n, "proxy-connection", 16) || lit_eq(n, "transfer-encoding", 17) ||
+        lit_eq(n, "upgrade", 7))
+        return true;
+    if (hc->request && lit_eq(n, "te", 2)) {
+        /* TE survives only as "trailers"; the first TE decides for all, as a lookup would. */
+        if (hc->te_drop < 0)
+            hc->te_drop = !or_str_case_eq(e->value, OR_STR_LIT("trailers"));
+        if (hc->te_drop)
+            return true;
+    }
+    /* Headers named in Connection are hop-by-hop too, but never what the proxy itself depends
+     * on. */
+    if (hc->conn.ptr == NULL || n.len == 0 || n.ptr[0] == ':' || lit_eq(n, "host", 4) ||
+        lit_eq(n, "content-length", 14) || lit_eq(n, "x-request-id", 12))
+        return false;
+    return conn_lists(hc->conn, n);
+}
+
+/* Hop-by-hop headers are the connection's, not the message's (RFC 9110 §7.6.1): one pass. */
 static void strip_hop_by_hop(struct or_headers *h, bool request)
 {
     const struct or_str *conn = or_headers_get(h, "connection");
-    if (conn != NULL) {
-        /* Headers named in Connection are hop-by-hop too. */
-        const char *p = conn->ptr, *end = conn->ptr + conn->len;
-        while (p < end) {
-            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-                p++;
-            const char *st = p;
-            while (p < end && *p != ',')
-                p++;
-            const char *e = p;
-            while (e > st && (e[-1] == ' ' || e[-1] == '\t'))
-                e--;
-            if (e > st && (size_t)(e - st) < 64) {
-                char name[64];
-                for (size_t i = 0; i < (size_t)(e - st); i++)
-                    name[i] = (char)((st[i] >= 'A' && st[i] <= 'Z') ? st[i] + 32 : st[i]);
-                name[e - st] = '\0';
-                /* Never let a Connection header strip what the proxy itself depends on. */
-                if (name[0] != ':' && strcmp(name, "host") != 0 &&
-                    strcmp(name, "content-length") != 0 && strcmp(name, "x-request-id") != 0)
-                    or_headers_remove(h, name);
-            }
-        }
-    }
-    or_headers_remove(h, "connection");
-    or_headers_remove(h, "keep-alive");
-    or_headers_remove(h, "proxy-connection");
-    or_headers_remove(h, "transfer-encoding");
-    or_headers_remove(h, "upgrade");
-    if (request) {
-        const struct or_str *te = or_headers_get(h, "te");
-        if (te != NULL && !or_str_case_eq(*te, OR_STR_LIT("trailers")))
-            or_headers_remove(h, "te");
-    }
+    struct hop_ctx hc = {conn != NULL ? *conn : OR_STR_NULL, request, -1};
+    or_headers_remove_if(h, is_hop_by_hop, &hc);
 }
 
 static int on_msg_headers(void *ctx, struct or_h1_msg *msg)

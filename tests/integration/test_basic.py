@@ -178,7 +178,27 @@ class Basic(harness.ProxyTest):
         self.assertFalse(r.has("keep-alive"), r.headers)
         self.assertFalse(r.has("proxy-connection"), r.headers)
         self.assertNotIn("x-upstream-private", [v.lower() for v in r.header_all("connection")])
+        self.assertFalse(r.has("x-upstream-private"), r.headers)  # named in Connection
         self.assertEqual(r.header("x-upstream-public"), "visible")
+
+    def test_connection_named_request_headers(self):
+        # Headers the Connection header names are hop-by-hop, except what the proxy relies on;
+        # TE survives as "trailers" only.
+        tag = new_tag()
+        with RawConn(self.port) as c:
+            c.send("GET /headers HTTP/1.1\r\nHost: h\r\nx-test-tag: %s\r\n"
+                   "Connection: keep-alive, X-Drop-Me ,x-also-dropped, Host, x-request-id\r\n"
+                   "X-Drop-Me: 1\r\nx-also-dropped: 2\r\nX-Drop-Me: 3\r\n"
+                   "x-request-id: 7b3f1c0e-1111-4222-8333-944455556666\r\n"
+                   "TE: trailers\r\nx-custom: kept\r\n\r\n" % tag)
+            self.assertEqual(c.read_response().status, 200)
+        u = self.upstream_request(tag)
+        for h in ("x-drop-me", "x-also-dropped", "keep-alive"):
+            self.assertFalse(u.has(h), "%s forwarded: %r" % (h, u.headers))
+        self.assertEqual(u.header("host"), "h")
+        self.assertTrue(u.has("x-request-id"), u.headers)
+        self.assertEqual(u.header("te"), "trailers")
+        self.assertEqual(u.header("x-custom"), "kept")
 
     def test_x_forwarded_for_edge(self):
         tag = new_tag()
