@@ -696,8 +696,7 @@ static void pump(struct router *r)
             }
             /* EPIPE / ECONNRESET: the client is gone; the downstream error path takes it. */
             splice_stop(r);
-            or_conn_close(down);
-            down->h->on_event(down, down->ctx, OR_CONN_EV_ERROR);
+            or_conn_fail(down);
             return;
         }
         if (r->splice_left == 0) {

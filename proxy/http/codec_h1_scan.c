@@ -1,5 +1,6 @@
 #include "proxy/http/codec_h1_scan.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 /* Character classes (RFC 9110 5.6.2 tchar, 5.5 field-vchar / obs-text, RFC 9112 3.2 target). */
@@ -176,6 +177,31 @@ static enum or_h1_scan_error field_err(unsigned char c)
     return (cls[c] & C_CTL) ? OR_H1_SCAN_E_CHARS : OR_H1_SCAN_E_SYNTAX;
 }
 
+/* End of the run of bytes of class `mask` starting at i. */
+static size_t run_end(const unsigned char *b, size_t i, size_t n, unsigned char mask)
+{
+    while (i < n && (cls[b[i]] & mask))
+        i++;
+    return i;
+}
+
+/* Counts the run b[i..*j) against max_head (the loop counted its first byte already). false when
+ * it goes over: *j is then the position of the first byte over the limit. */
+static bool count_run(struct or_h1_scan *s, size_t i, size_t *j)
+{
+    uint32_t len = (uint32_t)(*j - i);
+    s->head_bytes += len - 1;
+    if (s->head_bytes <= s->max_head)
+        return true;
+    *j = i + (s->max_head - (s->head_bytes - len));
+    return false;
+}
+
+static const char *too_large(const struct or_h1_scan *s)
+{
+    return s->trailers ? "trailers size exceeds limit" : "headers size exceeds limit";
+}
+
 size_t or_h1_scan_run(struct or_h1_scan *s, const char *p, size_t n, enum or_h1_scan_result *res)
 {
     const unsigned char *b = (const unsigned char *)p;
@@ -189,9 +215,7 @@ size_t or_h1_scan_run(struct or_h1_scan *s, const char *p, size_t n, enum or_h1_
         unsigned char c = b[i];
 
         if (s->state <= S_LAST_HEAD && ++s->head_bytes > s->max_head)
-            return fail(s, i, OR_H1_SCAN_E_TOO_LARGE,
-                        s->trailers ? "trailers size exceeds limit" : "headers size exceeds limit",
-                        res);
+            return fail(s, i, OR_H1_SCAN_E_TOO_LARGE, too_large(s), res);
 
         switch (s->state) {
         case S_START:
@@ -229,14 +253,10 @@ size_t or_h1_scan_run(struct or_h1_scan *s, const char *p, size_t n, enum or_h1_
             break;
         case S_TARGET: {
             /* Tight loop: targets can be long. */
-            size_t j = i;
-            while (j < n && (cls[b[j]] & C_TARGET))
-                j++;
+            size_t j = run_end(b, i, n, C_TARGET);
             if (j > i) {
-                s->head_bytes += (uint32_t)(j - i - 1);
-                if (s->head_bytes > s->max_head)
-                    return fail(s, i + (s->max_head - (s->head_bytes - (uint32_t)(j - i))),
-                                OR_H1_SCAN_E_TOO_LARGE, "headers size exceeds limit", res);
+                if (!count_run(s, i, &j))
+                    return fail(s, j, OR_H1_SCAN_E_TOO_LARGE, too_large(s), res);
                 i = j;
                 continue;
             }
@@ -314,17 +334,10 @@ size_t or_h1_scan_run(struct or_h1_scan *s, const char *p, size_t n, enum or_h1_
             }
             break;
         case S_FIELD_NAME: {
-            size_t j = i;
-            while (j < n && (cls[b[j]] & C_TCHAR))
-                j++;
+            size_t j = run_end(b, i, n, C_TCHAR);
             if (j > i) {
-                s->head_bytes += (uint32_t)(j - i - 1);
-                if (s->head_bytes > s->max_head)
-                    return fail(s, i + (s->max_head - (s->head_bytes - (uint32_t)(j - i))),
-                                OR_H1_SCAN_E_TOO_LARGE,
-                                s->trailers ? "trailers size exceeds limit"
-                                            : "headers size exceeds limit",
-                                res);
+                if (!count_run(s, i, &j))
+                    return fail(s, j, OR_H1_SCAN_E_TOO_LARGE, too_large(s), res);
                 i = j;
                 continue;
             }
@@ -339,17 +352,10 @@ size_t or_h1_scan_run(struct or_h1_scan *s, const char *p, size_t n, enum or_h1_
             break;
         }
         case S_FIELD_VALUE: {
-            size_t j = i;
-            while (j < n && (cls[b[j]] & (C_FVCHAR | C_WS)))
-                j++;
+            size_t j = run_end(b, i, n, (C_FVCHAR | C_WS));
             if (j > i) {
-                s->head_bytes += (uint32_t)(j - i - 1);
-                if (s->head_bytes > s->max_head)
-                    return fail(s, i + (s->max_head - (s->head_bytes - (uint32_t)(j - i))),
-                                OR_H1_SCAN_E_TOO_LARGE,
-                                s->trailers ? "trailers size exceeds limit"
-                                            : "headers size exceeds limit",
-                                res);
+                if (!count_run(s, i, &j))
+                    return fail(s, j, OR_H1_SCAN_E_TOO_LARGE, too_large(s), res);
                 i = j;
                 continue;
             }

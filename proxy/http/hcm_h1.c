@@ -445,11 +445,6 @@ struct hop_ctx {
     int8_t te_drop; /* request TE: -1 undecided, else what the first TE entry decided */
 };
 
-static bool lit_eq(struct or_str n, const char *lit, size_t len)
-{
-    return n.len == len && memcmp(n.ptr, lit, len) == 0;
-}
-
 /* Does the Connection value list `name` (lower-case) as one of its comma-separated tokens? */
 static bool conn_lists(struct or_str conn, struct or_str name)
 {
@@ -474,11 +469,11 @@ static bool is_hop_by_hop(const struct or_header *e, void *arg)
 {
     struct hop_ctx *hc = arg;
     struct or_str n = e->name;
-    if (lit_eq(n, "connection", 10) || lit_eq(n, "keep-alive", 10) ||
-        lit_eq(n, "proxy-connection", 16) || lit_eq(n, "transfer-encoding", 17) ||
-        lit_eq(n, "upgrade", 7))
+    if (or_str_eq_lit(n, "connection") || or_str_eq_lit(n, "keep-alive") ||
+        or_str_eq_lit(n, "proxy-connection") || or_str_eq_lit(n, "transfer-encoding") ||
+        or_str_eq_lit(n, "upgrade"))
         return true;
-    if (hc->request && lit_eq(n, "te", 2)) {
+    if (hc->request && or_str_eq_lit(n, "te")) {
         /* TE survives only as "trailers"; the first TE decides for all, as a lookup would. */
         if (hc->te_drop < 0)
             hc->te_drop = !or_str_case_eq(e->value, OR_STR_LIT("trailers"));
@@ -487,8 +482,8 @@ static bool is_hop_by_hop(const struct or_header *e, void *arg)
     }
     /* Headers named in Connection are hop-by-hop too, but never what the proxy itself depends
      * on. */
-    if (hc->conn.ptr == NULL || n.len == 0 || n.ptr[0] == ':' || lit_eq(n, "host", 4) ||
-        lit_eq(n, "content-length", 14) || lit_eq(n, "x-request-id", 12))
+    if (hc->conn.ptr == NULL || n.len == 0 || n.ptr[0] == ':' || or_str_eq_lit(n, "host") ||
+        or_str_eq_lit(n, "content-length") || or_str_eq_lit(n, "x-request-id"))
         return false;
     return conn_lists(hc->conn, n);
 }

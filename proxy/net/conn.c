@@ -364,8 +364,7 @@ void or_conn_flush(struct or_conn *c)
             return;
         }
         /* EPIPE / ECONNRESET: the peer is gone. */
-        or_conn_close(c);
-        c->h->on_event(c, c->ctx, OR_CONN_EV_ERROR);
+        or_conn_fail(c);
         return;
     }
     after_write(c);
@@ -460,6 +459,12 @@ void or_conn_set_raw(struct or_conn *c, bool on)
         c->flags |= OR_CONN_F_RAW;
     else
         c->flags &= ~OR_CONN_F_RAW;
+}
+
+void or_conn_fail(struct or_conn *c)
+{
+    or_conn_close(c);
+    c->h->on_event(c, c->ctx, OR_CONN_EV_ERROR);
 }
 
 void or_conn_raw_end(struct or_conn *c, bool error)

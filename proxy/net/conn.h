@@ -117,6 +117,9 @@ void or_conn_read_disable(struct or_conn *c, bool disable);
 /* Closes now: events removed, fd closed, struct freed at the end of the loop turn. Pending output
  * is dropped. */
 void or_conn_close(struct or_conn *c);
+/* The socket failed (a write to it did: EPIPE, ECONNRESET): closes it and tells the owner
+ * OR_CONN_EV_ERROR, as a failed flush does. */
+void or_conn_fail(struct or_conn *c);
 /* Closes every connection of the worker still open — owned or lingering — without calling their
  * owners: for shutdown, once the owners are gone. Worker thread; frees at the end of the turn. */
 void or_conn_close_all(struct or_worker *w);
